@@ -1,0 +1,158 @@
+"""The one place configuration is read: NORTHSTAR_* environment variables with laptop defaults.
+
+The CLI, dbt (as vars) and Dagster (as a resource) all read their settings from `load_settings()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the variable and the fix."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"NORTHSTAR_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"NORTHSTAR_{name}={raw!r} is not a whole number (default {default})") from None
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"NORTHSTAR_{name}={raw!r} is not a number (default {default})") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_dir: Path
+    landing_dir: Path
+    reporting_currency: str = "USD"
+    reporting_timezone: str = "UTC"
+    session_timeout_minutes: int = 30
+    attribution_lookback_days: int = 30
+    attribution_model: str = "last_non_direct"
+    incremental_lookback_days: int = 3
+    alert_min_change: float = 0.20
+    alert_max_p_value: float = 0.01
+    min_conversions_for_verdict: int = 30
+    expected_lifetime_years: float = 3.0
+    pii_salt: str = field(default="northstar-dev-salt", repr=False)
+    memory_limit: str = "4GB"
+    threads: int = 2
+    serving_storage_version: str = "v1.2.0"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The build file: only the pipeline writes it."""
+        return self.warehouse_dir / "northstar.duckdb"
+
+    @property
+    def serving_path(self) -> Path:
+        """The published file every reader opens read-only."""
+        return self.warehouse_dir / "serving.duckdb"
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.warehouse_dir / "parquet"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.warehouse_dir / "report"
+
+    @property
+    def quality_dir(self) -> Path:
+        return self.warehouse_dir / "quality"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.warehouse_dir / "dbt_target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.warehouse_dir / "dbt_logs"
+
+    def dbt_vars(self) -> dict[str, object]:
+        """The settings dbt models read with var(); names match dbt_project.yml."""
+        return {
+            "reporting_currency": self.reporting_currency,
+            "reporting_timezone": self.reporting_timezone,
+            "session_timeout_minutes": self.session_timeout_minutes,
+            "attribution_lookback_days": self.attribution_lookback_days,
+            "attribution_model": self.attribution_model,
+            "incremental_lookback_days": self.incremental_lookback_days,
+            "alert_min_change": self.alert_min_change,
+            "alert_max_p_value": self.alert_max_p_value,
+            "min_conversions_for_verdict": self.min_conversions_for_verdict,
+            "expected_lifetime_years": self.expected_lifetime_years,
+        }
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt subprocess: profiles.yml reads these."""
+        return {
+            "NORTHSTAR_WAREHOUSE_DIR": str(self.warehouse_dir),
+            "NORTHSTAR_MEMORY_LIMIT": self.memory_limit,
+            "NORTHSTAR_THREADS": str(self.threads),
+            "DBT_TARGET_PATH": str(self.dbt_target_dir),
+            "DBT_LOG_PATH": str(self.dbt_log_dir),
+        }
+
+
+def load_settings() -> Settings:
+    """Read NORTHSTAR_* variables; relative paths are taken from the current directory."""
+    warehouse_dir = Path(_env("WAREHOUSE_DIR", "warehouse")).expanduser().resolve()
+    settings = Settings(
+        warehouse_dir=warehouse_dir,
+        landing_dir=Path(_env("LANDING_DIR", str(warehouse_dir / "landing"))).expanduser().resolve(),
+        reporting_currency=_env("REPORTING_CURRENCY", "USD").upper(),
+        reporting_timezone=_env("REPORTING_TIMEZONE", "UTC"),
+        session_timeout_minutes=_env_int("SESSION_TIMEOUT_MINUTES", 30),
+        attribution_lookback_days=_env_int("ATTRIBUTION_LOOKBACK_DAYS", 30),
+        attribution_model=_env("ATTRIBUTION_MODEL", "last_non_direct"),
+        incremental_lookback_days=_env_int("INCREMENTAL_LOOKBACK_DAYS", 3),
+        alert_min_change=_env_float("ALERT_MIN_CHANGE", 0.20),
+        alert_max_p_value=_env_float("ALERT_MAX_P_VALUE", 0.01),
+        min_conversions_for_verdict=_env_int("MIN_CONVERSIONS_FOR_VERDICT", 30),
+        expected_lifetime_years=_env_float("EXPECTED_LIFETIME_YEARS", 3.0),
+        pii_salt=_env("PII_SALT", "northstar-dev-salt"),
+        memory_limit=_env("MEMORY_LIMIT", "4GB"),
+        threads=_env_int("THREADS", 2),
+        serving_storage_version=_env("SERVING_STORAGE_VERSION", "v1.2.0"),
+    )
+    _validate(settings)
+    return settings
+
+
+ATTRIBUTION_MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay")
+
+
+def _validate(s: Settings) -> None:
+    if len(s.reporting_currency) != 3 or not s.reporting_currency.isalpha():
+        raise ConfigError(f"NORTHSTAR_REPORTING_CURRENCY={s.reporting_currency!r} is not an ISO-4217 code like USD")
+    if s.attribution_model not in ATTRIBUTION_MODELS:
+        raise ConfigError(
+            f"NORTHSTAR_ATTRIBUTION_MODEL={s.attribution_model!r} is not one of {', '.join(ATTRIBUTION_MODELS)}"
+        )
+    if s.session_timeout_minutes <= 0:
+        raise ConfigError("NORTHSTAR_SESSION_TIMEOUT_MINUTES must be > 0")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(s.reporting_timezone)
+    except Exception:
+        raise ConfigError(
+            f"NORTHSTAR_REPORTING_TIMEZONE={s.reporting_timezone!r} is not an IANA timezone like UTC or Europe/Berlin"
+        ) from None

@@ -1,0 +1,119 @@
+"""The raw layer's tables: what `northstar load` writes and dbt's sources read.
+
+Timestamps are stored as UTC `timestamp` (naive, always UTC). Money stays in its own currency;
+dbt converts it. Every raw row keeps its lineage: load_id, source_file, row_number.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# Lineage columns every raw table ends with.
+_LINEAGE = """
+    extra json,            -- unknown landing columns, never dropped silently
+    load_id varchar not null,
+    source_file varchar not null,
+    row_number bigint not null,
+    loaded_at timestamp not null
+"""
+
+RAW_DDL = f"""
+create schema if not exists raw;
+
+create table if not exists raw.events (
+    event_id varchar not null,
+    occurred_at timestamp not null,
+    anonymous_id varchar not null,
+    user_id varchar,
+    session_id varchar,
+    event_name varchar not null,
+    page_url varchar,
+    page_referrer varchar,
+    utm_source varchar,
+    utm_medium varchar,
+    utm_campaign varchar,
+    utm_content varchar,
+    utm_term varchar,
+    click_id varchar,
+    device_category varchar,
+    country varchar,
+    order_id varchar,
+    revenue decimal(18, 4),
+    currency varchar,
+    consent_analytics boolean not null,
+    email_hash varchar,
+    ip_hash varchar,
+    properties json,
+    {_LINEAGE}
+);
+
+create table if not exists raw.ad_spend (
+    date date not null,
+    platform varchar not null,
+    account_id varchar not null,
+    campaign_id varchar not null,
+    campaign_name varchar,
+    adset_name varchar,
+    ad_name varchar,
+    utm_source varchar,
+    utm_medium varchar,
+    utm_campaign varchar,
+    impressions bigint,
+    clicks bigint,
+    spend decimal(18, 4) not null,
+    currency varchar not null,
+    {_LINEAGE}
+);
+
+create table if not exists raw.orders (
+    order_id varchar not null,
+    ordered_at timestamp not null,
+    user_id varchar,
+    status varchar not null,
+    revenue decimal(18, 4) not null,
+    cost_of_goods decimal(18, 4),
+    currency varchar not null,
+    {_LINEAGE}
+);
+
+create table if not exists raw.leads (
+    lead_id varchar not null,
+    changed_at timestamp not null,
+    user_id varchar,
+    stage varchar not null,
+    deal_value decimal(18, 4),
+    currency varchar,
+    {_LINEAGE}
+);
+
+create table if not exists raw.quarantine (
+    load_id varchar not null,
+    kind varchar not null,
+    source_file varchar not null,
+    row_number bigint,          -- 1-based data row (line for JSONL); null when the whole file is rejected
+    raw_record varchar,
+    reason varchar not null,
+    loaded_at timestamp not null
+);
+
+create table if not exists raw.load_manifest (
+    load_id varchar primary key,
+    source_file varchar not null,
+    kind varchar not null,
+    file_format varchar not null,
+    checksum varchar not null,  -- sha256 of the file's bytes
+    size_bytes bigint not null,
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    duplicates_skipped bigint not null,
+    loaded_at timestamp not null
+);
+"""
+
+KINDS = ("events", "ad_spend", "orders", "leads")
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and tables if they are missing (idempotent)."""
+    con.execute(RAW_DDL)
