@@ -1,0 +1,190 @@
+"""The `northstar` command: thin wrappers over library functions that Dagster calls too."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from northstar.config import ConfigError, load_settings
+
+app = typer.Typer(
+    help="northstar: marketing analytics from landing files to KPI marts in DuckDB.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """An error the user can fix; printed as one line, no traceback."""
+
+
+def _settings():
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write landing files into.")],
+    days: Annotated[int, typer.Option(help="Number of days of data.")] = 90,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-01-01",
+    visitors: Annotated[int, typer.Option(help="Number of distinct visitors.")] = 30_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="jsonl, csv or parquet for events (default: by size).")
+    ] = None,
+) -> None:
+    """Write synthetic landing files (events, ad_spend, orders, leads) plus an incidents manifest."""
+    from northstar.sample.generate import generate as run_generate
+
+    try:
+        start_day = date.fromisoformat(start)
+    except ValueError:
+        raise UserError(f"--start {start!r} is not a date like 2026-01-01") from None
+    result = run_generate(out, days=days, start=start_day, visitors=visitors, seed=seed, file_format=file_format)
+    console.print(result.summary())
+
+
+@app.command()
+def load(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories or globs of landing files.")],
+    kind: Annotated[
+        str | None, typer.Option(help="events, ad_spend, orders or leads (default: from the file name).")
+    ] = None,
+) -> None:
+    """Validate landing files and load them into raw.*; bad rows go to raw.quarantine. Idempotent."""
+    from northstar.ingest.load import load_paths
+
+    report = load_paths(_settings(), paths, kind=kind)
+    console.print(report.summary_table())
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def build(
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
+    select: Annotated[list[str] | None, typer.Option("--select", "-s", help="dbt selection.")] = None,
+) -> None:
+    """Run `dbt build` (models, tests, unit tests) with the configured vars."""
+    from northstar.build import run_dbt_build
+
+    result = run_dbt_build(_settings(), select=select, full_refresh=full_refresh)
+    console.print(result.summary())
+    if not result.success:
+        raise typer.Exit(1)
+
+
+@app.command()
+def check() -> None:
+    """Run the Great Expectations suites in expectations/; non-zero exit on a failure."""
+    from northstar.quality.check import run_checks
+
+    report = run_checks(_settings())
+    console.print(report.summary_table())
+    if not report.success:
+        raise typer.Exit(1)
+
+
+@app.command()
+def publish() -> None:
+    """Copy the marts into a new serving file and Parquet files, then swap them in atomically."""
+    from northstar.serve.publish import publish as run_publish
+
+    result = run_publish(_settings())
+    console.print(result.summary())
+
+
+@app.command()
+def run(
+    day: Annotated[str | None, typer.Option("--date", help="The day being processed, YYYY-MM-DD.")] = None,
+) -> None:
+    """load -> build -> check -> publish: what the daily schedule runs."""
+    from northstar.pipeline import run_pipeline
+
+    ok = run_pipeline(_settings(), day=day, console=console)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    out: Annotated[Path | None, typer.Option(help="HTML file to write (default warehouse/report/index.html).")] = None,
+) -> None:
+    """Write the self-contained HTML KPI report from the serving file."""
+    from northstar.serve.report import write_report
+
+    path = write_report(_settings(), out=out)
+    console.print(f"Report written to [bold]{path}[/bold]")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run read-only on the serving file.")],
+    out: Annotated[Path | None, typer.Option(help="Write the result to .csv or .parquet instead of printing.")] = None,
+) -> None:
+    """Run a read-only query on the serving file."""
+    from northstar.serve.query import run_query
+
+    run_query(_settings(), sql, out=out, console=console)
+
+
+@app.command()
+def kpis(
+    month: Annotated[str | None, typer.Option(help="YYYY-MM (default: latest month).")] = None,
+    by: Annotated[str, typer.Option(help="channel or campaign.")] = "channel",
+) -> None:
+    """The weekly questions: KPIs by channel or campaign for a month, from the serving file."""
+    from northstar.serve.query import print_kpis
+
+    print_kpis(_settings(), month=month, by=by, console=console)
+
+
+@app.command()
+def docs() -> None:
+    """Build dbt docs into warehouse/docs/."""
+    from northstar.build import build_docs
+
+    path = build_docs(_settings())
+    console.print(f"dbt docs written to [bold]{path}[/bold]")
+
+
+@app.command()
+def bench(
+    visitors: Annotated[int, typer.Option(help="Visitors in the benchmark data set.")] = 20_000,
+) -> None:
+    """Benchmark the pipeline against hand-written SQL, pandas and polars on the same data."""
+    from northstar.bench.run import run_bench
+
+    run_bench(_settings(), visitors=visitors, console=console)
+
+
+@app.command()
+def demo(
+    visitors: Annotated[int, typer.Option(help="Visitors in the sample data.")] = 30_000,
+    days: Annotated[int, typer.Option(help="Days of sample data.")] = 90,
+) -> None:
+    """Generate sample data and run everything: load, build, check, publish, report."""
+    from northstar.pipeline import run_demo
+
+    ok = run_demo(_settings(), visitors=visitors, days=days, console=console)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
