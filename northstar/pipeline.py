@@ -1,0 +1,130 @@
+"""The daily run and the demo: the same library steps the CLI commands and Dagster call.
+
+load -> build -> check -> publish. A failed step stops the run before publish, so the last good
+serving file stays in place and readable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+
+from northstar.config import Settings
+
+
+class _Steps:
+    """Runs named steps with a header and timing; remembers the first failure."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def run(self, name: str, fn: Callable[[], object]) -> object:
+        self.console.rule(f"[bold]{name}")
+        started = time.monotonic()
+        result = fn()
+        self.console.print(f"[dim]{name} took {time.monotonic() - started:.1f} s[/dim]")
+        return result
+
+
+def _parse_day(day: str | None) -> date | None:
+    if day is None:
+        return None
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        from northstar.cli import UserError
+
+        raise UserError(f"--date {day!r} is not a date like 2026-03-31") from None
+
+
+def _last_good_publish(settings: Settings) -> str:
+    if settings.serving_path.exists():
+        return f"the last good serving file stays in place: {settings.serving_path}"
+    return "nothing has been published yet"
+
+
+def run_pipeline(
+    settings: Settings,
+    day: str | None = None,
+    console: Console | None = None,
+    landing_paths: list[str] | None = None,
+) -> bool:
+    """load -> build -> check -> publish. Returns False (and publishes nothing) when a step fails."""
+    from northstar.build import run_dbt_build
+    from northstar.ingest.load import load_paths
+    from northstar.quality.check import run_checks
+    from northstar.serve.publish import publish
+
+    console = console or Console()
+    partition_date = _parse_day(day)
+    steps = _Steps(console)
+    paths = landing_paths or [str(settings.landing_dir)]
+    if landing_paths is None and not settings.landing_dir.exists():
+        console.print(
+            f"[red]No landing directory at {settings.landing_dir}.[/red] "
+            "Set NORTHSTAR_LANDING_DIR or run `northstar generate --out <dir>`."
+        )
+        return False
+
+    load_report = steps.run("load", lambda: load_paths(settings, paths))
+    console.print(load_report.summary_table())
+    if load_report.errors:
+        # A bad file is reported but the others are loaded; the run goes on with what is valid.
+        console.print(f"[yellow]{len(load_report.errors)} file(s) could not be loaded (see above).[/yellow]")
+
+    build_result = steps.run("build (dbt)", lambda: run_dbt_build(settings))
+    console.print(build_result.summary())
+    if not build_result.success:
+        console.print(f"[red]Build failed: not publishing;[/red] {_last_good_publish(settings)}.")
+        return False
+
+    check_report = steps.run("check (Great Expectations)", lambda: run_checks(settings, partition_date=partition_date))
+    console.print(check_report.summary_table())
+    if not check_report.success:
+        console.print(f"[red]Quality checks failed: not publishing;[/red] {_last_good_publish(settings)}.")
+        return False
+
+    publish_result = steps.run("publish", lambda: publish(settings))
+    console.print(publish_result.summary())
+    return True
+
+
+def run_demo(settings: Settings, visitors: int = 30_000, days: int = 90, console: Console | None = None) -> bool:
+    """Generate sample data into the landing dir, run the pipeline, write the report, print a summary."""
+    from northstar.db import connect_serving, connect_warehouse
+    from northstar.ingest.load import raw_summary
+    from northstar.sample.generate import generate
+    from northstar.serve.report import write_report
+    from northstar.summary import kpi_summary
+
+    console = console or Console()
+    steps = _Steps(console)
+    landing: Path = settings.landing_dir
+    gen = steps.run(
+        f"generate sample data ({visitors:,} visitors, {days} days)",
+        lambda: generate(landing, days=days, visitors=visitors),
+    )
+    console.print(gen.summary())
+
+    ok = run_pipeline(settings, console=console)
+
+    with connect_warehouse(settings, read_only=True) as con:
+        console.rule("[bold]raw layer")
+        console.print(raw_summary(con))
+    if not ok:
+        return False
+
+    report_path = steps.run("report", lambda: write_report(settings))
+    with connect_serving(settings) as con:
+        console.rule("[bold]KPI summary")
+        console.print(kpi_summary(con, settings))
+    console.rule("[bold]where things are")
+    console.print(f"warehouse (build file): {settings.warehouse_path}")
+    console.print(f"serving file (read-only, BI tools): {settings.serving_path}")
+    console.print(f"Parquet exports: {settings.parquet_dir}")
+    console.print(f"HTML report: [bold]{report_path}[/bold]")
+    return True
