@@ -1,0 +1,43 @@
+import pytest
+
+from northstar.config import ConfigError, load_settings
+
+
+def test_defaults_work_on_a_laptop(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for name in list(__import__("os").environ):
+        if name.startswith("NORTHSTAR_"):
+            monkeypatch.delenv(name)
+    s = load_settings()
+    assert s.warehouse_path == tmp_path / "warehouse" / "northstar.duckdb"
+    assert s.serving_path == tmp_path / "warehouse" / "serving.duckdb"
+    assert s.landing_dir == tmp_path / "warehouse" / "landing"
+    assert (s.reporting_currency, s.reporting_timezone, s.session_timeout_minutes) == ("USD", "UTC", 30)
+    assert s.attribution_lookback_days == 30
+    assert s.serving_storage_version == "v1.2.0"
+
+
+def test_dbt_receives_the_same_values_as_vars(monkeypatch, tmp_path):
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE_DIR", str(tmp_path))
+    monkeypatch.setenv("NORTHSTAR_SESSION_TIMEOUT_MINUTES", "45")
+    monkeypatch.setenv("NORTHSTAR_REPORTING_CURRENCY", "eur")
+    s = load_settings()
+    assert s.dbt_vars()["session_timeout_minutes"] == 45
+    assert s.dbt_vars()["reporting_currency"] == "EUR"
+    assert s.dbt_env()["NORTHSTAR_WAREHOUSE_DIR"] == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SESSION_TIMEOUT_MINUTES", "half an hour", "NORTHSTAR_SESSION_TIMEOUT_MINUTES"),
+        ("REPORTING_TIMEZONE", "Mars/Olympus", "IANA timezone"),
+        ("ATTRIBUTION_MODEL", "magic", "first_touch"),
+        ("REPORTING_CURRENCY", "dollars", "ISO-4217"),
+    ],
+)
+def test_bad_settings_name_the_variable(monkeypatch, tmp_path, name, value, message):
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE_DIR", str(tmp_path))
+    monkeypatch.setenv(f"NORTHSTAR_{name}", value)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
