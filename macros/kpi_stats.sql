@@ -1,0 +1,58 @@
+{#-
+    Statistics helpers for fct_kpi_alerts. SQL engines have no normal CDF, so we build one from
+    the Abramowitz & Stegun 7.1.26 approximation of erf (absolute error < 1.5e-7):
+        erf(x) ~ 1 - (a1 t + a2 t^2 + a3 t^3 + a4 t^4 + a5 t^5) exp(-x^2),  t = 1 / (1 + 0.3275911 x),  x >= 0
+    Known values (pinned in tests/unit/test_dbt_kpi_macros.py and tests/dbt/assert_kpi_p_value_known_values.sql):
+        z = 1.96  -> two-sided p ~ 0.0500,   z = 2.576 -> two-sided p ~ 0.0100,   z = 0 -> p = 1.
+    Each macro takes a SQL expression; wrap it in parentheses so callers can pass any expression.
+-#}
+
+{#- erf(x) for x >= 0 (callers pass an absolute value). -#}
+{% macro kpi_erf_abs(x) -%}
+    (1.0 - (
+        0.254829592 * (1.0 / (1.0 + 0.3275911 * ({{ x }})))
+        - 0.284496736 * power(1.0 / (1.0 + 0.3275911 * ({{ x }})), 2)
+        + 1.421413741 * power(1.0 / (1.0 + 0.3275911 * ({{ x }})), 3)
+        - 1.453152027 * power(1.0 / (1.0 + 0.3275911 * ({{ x }})), 4)
+        + 1.061405429 * power(1.0 / (1.0 + 0.3275911 * ({{ x }})), 5)
+    ) * exp(-1.0 * ({{ x }}) * ({{ x }})))
+{%- endmacro %}
+
+{#- Standard normal CDF: Phi(z) = (1 + sign(z) erf(|z| / sqrt 2)) / 2. NULL in, NULL out. -#}
+{% macro kpi_normal_cdf(z) -%}
+    (0.5 * (1.0 + sign({{ z }}) * {{ kpi_erf_abs('abs(' ~ z ~ ') / sqrt(2.0)') }}))
+{%- endmacro %}
+
+{#- Two-sided p-value of a z statistic: 2 (1 - Phi(|z|)) = 1 - erf(|z| / sqrt 2). -#}
+{% macro kpi_two_sided_p_value(z) -%}
+    (1.0 - {{ kpi_erf_abs('abs(' ~ z ~ ') / sqrt(2.0)') }})
+{%- endmacro %}
+
+{#- Two-proportion z statistic (pooled): x1 of n1 in the recent window against x0 of n0 in the baseline.
+    NULL when either window is empty or the pooled rate is 0 or 1 (no variance to test against). -#}
+{% macro kpi_two_proportion_z(x1, n1, x0, n0) -%}
+    case
+        when ({{ n1 }}) > 0 and ({{ n0 }}) > 0
+            and (({{ x1 }}) + ({{ x0 }})) > 0 and (({{ x1 }}) + ({{ x0 }})) < (({{ n1 }}) + ({{ n0 }}))
+            then (({{ x1 }}) * 1.0 / ({{ n1 }}) - ({{ x0 }}) * 1.0 / ({{ n0 }}))
+            / sqrt(
+                (({{ x1 }}) + ({{ x0 }})) * 1.0 / (({{ n1 }}) + ({{ n0 }}))
+                * (1.0 - (({{ x1 }}) + ({{ x0 }})) * 1.0 / (({{ n1 }}) + ({{ n0 }})))
+                * (1.0 / ({{ n1 }}) + 1.0 / ({{ n0 }}))
+            )
+    end
+{%- endmacro %}
+
+{#- Poisson rate comparison of two counts, conditional on their total (the exact test's normal approximation):
+    c1 events in a window of w1 days against c0 in w0 days. Under "same daily rate", c1 ~ Binomial(c1 + c0,
+    w1 / (w1 + w0)); z = (c1 - N q) / sqrt(N q (1 - q)). NULL when both counts are 0. -#}
+{% macro kpi_poisson_z(c1, w1, c0, w0) -%}
+    case
+        when (({{ c1 }}) + ({{ c0 }})) > 0
+            then (({{ c1 }}) - (({{ c1 }}) + ({{ c0 }})) * ({{ w1 }}) * 1.0 / (({{ w1 }}) + ({{ w0 }})))
+            / sqrt(
+                (({{ c1 }}) + ({{ c0 }})) * ({{ w1 }}) * 1.0 / (({{ w1 }}) + ({{ w0 }}))
+                * (({{ w0 }}) * 1.0 / (({{ w1 }}) + ({{ w0 }})))
+            )
+    end
+{%- endmacro %}
