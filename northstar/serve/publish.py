@@ -1,0 +1,359 @@
+"""Publish the marts for readers: a new serving DuckDB file and a Parquet export, each swapped in atomically.
+
+Readers never open the build file. `publish` copies every relation of schema `marts` of the build warehouse
+into a fresh file next to the serving file, written in a storage version that DuckDB 1.x clients (the CLI, the
+JDBC and ODBC drivers BI tools ship) can read, adds friendly views and a `northstar_meta` table, and only then
+renames it over `serving.duckdb` with `os.replace`. A reader that has the old file open keeps its snapshot (on
+POSIX the old inode lives on until it closes); a reader that opens afterwards sees the new file whole.
+
+The Parquet export goes to a new versioned directory; `parquet` is a symlink to it, replaced atomically too,
+so a reader resolving `parquet/<mart>.parquet` sees either every old file or every new one. Nothing is swapped
+until both the serving file and the Parquet files are complete: a failure anywhere leaves the last good
+outputs untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+from rich.console import Group
+from rich.table import Table
+
+from northstar.cli import UserError
+from northstar.config import PROJECT_DIR, Settings
+
+SERVING_SCHEMA = "marts"
+PARQUET_VERSIONS_DIR = ".parquet_versions"
+
+# Friendly views for the common questions, created in schema `main` of the serving file so that
+# `select * from kpi_daily` works in any client. DuckDB 1.x readers bind them, so they use only plain SQL
+# (joins, sums, date_trunc). A view whose marts are missing is skipped and reported.
+VIEW_DESCRIPTIONS: dict[str, str] = {
+    "kpi_daily": "Daily KPIs per channel and campaign (last touch: a conversion counts in its own session), "
+    "with the campaign's name and platform.",
+    "funnel": "Sessions reaching each funnel stage per day and channel, closed (stages in order) and open, "
+    "with step conversion and drop-off.",
+    "campaigns": "Monthly campaign performance with target and break-even CPA, PRR and the recommendation "
+    "(scale / keep / fix / cut) with its reason, plus the campaign's name and platform.",
+    "scorecard": "Each KPI per month and scope against its target: attainment, on track; is_north_star marks "
+    "the north star.",
+    "alerts": "KPI changes that are both large and statistically significant (last 7 days vs the 28 days before).",
+    "attribution": "Macro conversions credited to channels per month under every attribution model: "
+    "conversions credited, attributed revenue, gross margin and value.",
+}
+
+
+def _with_campaign_names(alias: str, mart: str, columns: dict[str, set[str]]) -> str:
+    """`select x.*, <name and platform of the campaign>` without duplicating columns the mart already has."""
+    extra = [c for c in ("campaign_name", "platform") if c not in columns[mart]]
+    if "dim_campaigns" not in columns or not extra:
+        return f"select {alias}.* from marts.{mart} as {alias}"
+    picked = "".join(f", c.{c} as {c}" for c in extra)
+    return (
+        f"select {alias}.*{picked} from marts.{mart} as {alias} "
+        f"left join marts.dim_campaigns as c on c.campaign_key = {alias}.campaign_key"
+    )
+
+
+def _attribution_sql(columns: dict[str, set[str]]) -> str:
+    have = columns["fct_attributed_conversions"]
+    sums = ["sum(a.credit) as conversions"] + [
+        f"sum(a.{c}) as {c}" for c in ("attributed_revenue", "attributed_gross_margin", "attributed_value") if c in have
+    ]
+    return (
+        "select cast(date_trunc('month', a.conversion_date) as date) as month, a.model as model, "
+        f"a.channel as channel, {', '.join(sums)} "
+        "from marts.fct_attributed_conversions as a group by 1, 2, 3"
+    )
+
+
+def friendly_views(columns: dict[str, set[str]]) -> dict[str, str]:
+    """The view SQL for the marts present; `columns` maps each mart to its column names."""
+    views: dict[str, str] = {}
+    if "fct_kpi_daily" in columns:
+        views["kpi_daily"] = _with_campaign_names("k", "fct_kpi_daily", columns)
+    if "fct_funnel_daily" in columns:
+        views["funnel"] = "select * from marts.fct_funnel_daily"
+    if "fct_campaign_performance" in columns:
+        views["campaigns"] = _with_campaign_names("p", "fct_campaign_performance", columns)
+    if "fct_kpi_scorecard" in columns:
+        views["scorecard"] = "select * from marts.fct_kpi_scorecard"
+    if "fct_kpi_alerts" in columns:
+        views["alerts"] = "select * from marts.fct_kpi_alerts"
+    if {"credit", "conversion_date", "model", "channel"} <= columns.get("fct_attributed_conversions", set()):
+        views["attribution"] = _attribution_sql(columns)
+    return views
+
+
+class PublishError(UserError):
+    """Publishing could not complete; the last good serving file and Parquet export are untouched."""
+
+
+@dataclass
+class PublishResult:
+    serving_path: Path
+    parquet_dir: Path
+    row_counts: dict[str, int]
+    views: list[str]
+    skipped_views: list[str]
+    published_at: datetime
+    data_through: date | None
+    code_revision: str
+    storage_version: str
+    seconds: float = 0.0
+    parquet_files: list[Path] = field(default_factory=list)
+
+    def summary(self) -> Group:
+        """What was published, for the CLI and the Dagster log."""
+        table = Table(title="Published marts", title_justify="left")
+        table.add_column("mart")
+        table.add_column("rows", justify="right")
+        for name, count in sorted(self.row_counts.items()):
+            table.add_row(name, f"{count:,}")
+        facts = Table.grid(padding=(0, 2))
+        facts.add_column(style="dim")
+        facts.add_column()
+        facts.add_row("serving file", f"{self.serving_path} (DuckDB storage {self.storage_version}, read-only)")
+        facts.add_row("Parquet", str(self.parquet_dir))
+        facts.add_row("data through", self.data_through.isoformat() if self.data_through else "no data")
+        facts.add_row("views", ", ".join(self.views) or "none")
+        if self.skipped_views:
+            facts.add_row("views skipped", ", ".join(self.skipped_views) + " (their marts are missing)")
+        facts.add_row("code revision", self.code_revision)
+        facts.add_row("took", f"{self.seconds:.1f} s")
+        return Group(table, facts)
+
+
+def code_revision(project_dir: Path = PROJECT_DIR) -> str:
+    """The git commit the code runs from, or "unknown" outside a checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True, timeout=10, check=True
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _check_storage_version(version: str) -> str:
+    if not re.fullmatch(r"v\d+\.\d+\.\d+", version):
+        raise UserError(f"NORTHSTAR_SERVING_STORAGE_VERSION={version!r} is not a DuckDB storage version like v1.2.0")
+    return version
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _list_marts(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    rows = con.execute(
+        """
+        select table_name from duckdb_tables() where database_name = ? and schema_name = ?
+        union
+        select view_name from duckdb_views() where database_name = ? and schema_name = ? and not internal
+        order by 1
+        """,
+        [catalog, SERVING_SCHEMA, catalog, SERVING_SCHEMA],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _data_through(con: duckdb.DuckDBPyConnection, marts: Iterable[str]) -> date | None:
+    """The last day with data: max session_date of fct_sessions, else the last day of fct_kpi_daily."""
+    marts = set(marts)
+    candidates = [("fct_sessions", "session_date"), ("fct_kpi_daily", "date"), ("fct_kpi_daily", "kpi_date")]
+    for mart, column in candidates:
+        if mart not in marts:
+            continue
+        cols = {r[0] for r in con.execute(f"describe marts.{_quote_ident(mart)}").fetchall()}
+        if column in cols:
+            value = con.execute(f"select max({_quote_ident(column)}) from marts.{_quote_ident(mart)}").fetchone()[0]
+            if isinstance(value, datetime):
+                return value.date()
+            return value
+    return None
+
+
+def _write_serving_file(
+    con: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path, marts: list[str], meta: dict[str, object]
+) -> tuple[dict[str, int], list[str], list[str]]:
+    """Copy the marts from catalog `wh` into a new file at tmp_path; add the views and northstar_meta."""
+    version = _check_storage_version(settings.serving_storage_version)
+    con.execute(f"attach {_quote_str(str(tmp_path))} as serving (storage_version {_quote_str(version)})")
+    # `use` makes the new file the default catalog, so the views' stored SQL names no catalog and binds
+    # to whatever name a reader attaches the file under.
+    con.execute("use serving")
+    con.execute(f"create schema {SERVING_SCHEMA}")
+    row_counts: dict[str, int] = {}
+    for mart in marts:
+        ident = _quote_ident(mart)
+        con.execute(f"create table {SERVING_SCHEMA}.{ident} as select * from wh.{SERVING_SCHEMA}.{ident}")
+        row_counts[mart] = con.execute(f"select count(*) from {SERVING_SCHEMA}.{ident}").fetchone()[0]
+        con.execute(f"comment on table {SERVING_SCHEMA}.{ident} is {_quote_str(f'{mart}: see MARTS.md')}")
+
+    columns: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from duckdb_columns() where database_name = 'serving' and schema_name = ?",
+        [SERVING_SCHEMA],
+    ).fetchall():
+        columns.setdefault(table, set()).add(column)
+    view_sql = friendly_views(columns)
+    for name, sql in view_sql.items():
+        con.execute(f"create view main.{name} as {sql}")
+        con.execute(f"comment on view main.{name} is {_quote_str(VIEW_DESCRIPTIONS[name])}")
+    views = list(view_sql)
+    skipped = [name for name in VIEW_DESCRIPTIONS if name not in view_sql]
+
+    con.execute(
+        """
+        create table main.northstar_meta (
+            published_at timestamp,
+            data_through date,
+            code_revision varchar,
+            storage_version varchar,
+            reporting_currency varchar,
+            reporting_timezone varchar,
+            attribution_model varchar,
+            mart varchar,
+            row_count bigint
+        )
+        """
+    )
+    con.executemany(
+        "insert into main.northstar_meta values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                meta["published_at"],
+                meta["data_through"],
+                meta["code_revision"],
+                version,
+                settings.reporting_currency,
+                settings.reporting_timezone,
+                settings.attribution_model,
+                mart,
+                count,
+            ]
+            for mart, count in sorted(row_counts.items())
+        ],
+    )
+    con.execute(
+        "comment on table main.northstar_meta is 'One row per published mart: when it was published, "
+        "the last day with data, its row count and the code revision that built it.'"
+    )
+    con.execute("use wh")
+    con.execute("checkpoint serving")
+    con.execute("detach serving")
+    return row_counts, views, skipped
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, marts: list[str]) -> list[Path]:
+    out_dir.mkdir(parents=True)
+    files = []
+    for mart in marts:
+        path = out_dir / f"{mart}.parquet"
+        con.execute(
+            f"copy (select * from wh.{SERVING_SCHEMA}.{_quote_ident(mart)}) "
+            f"to {_quote_str(str(path))} (format parquet, compression zstd)"
+        )
+        files.append(path)
+    return files
+
+
+def _swap_parquet(settings: Settings, new_version_dir: Path) -> None:
+    """Point `parquet` at the new version with one atomic rename of a symlink; keep one previous version."""
+    link = settings.parquet_dir
+    versions = new_version_dir.parent
+    if link.exists() and not link.is_symlink():
+        # A plain directory from an older layout: move it into the versions dir first (not atomic, once).
+        os.replace(link, versions / f"legacy-{uuid.uuid4().hex[:8]}")
+    previous = link.resolve() if link.is_symlink() else None
+    tmp_link = link.with_name(f".{link.name}.link-{uuid.uuid4().hex[:8]}")
+    os.symlink(os.path.relpath(new_version_dir, link.parent), tmp_link, target_is_directory=True)
+    os.replace(tmp_link, link)
+    # Keep the version just replaced (a reader may still be listing it), drop anything older.
+    for old in versions.iterdir():
+        if old != new_version_dir and old != previous:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(settings: Settings) -> PublishResult:
+    """Copy the marts to a new serving file and Parquet export, then swap both in atomically."""
+    started = time.monotonic()
+    warehouse = settings.warehouse_path
+    if not warehouse.exists():
+        raise UserError(f"No warehouse at {warehouse}: run `northstar load` and `northstar build` first.")
+    _check_storage_version(settings.serving_storage_version)
+    out_dir = settings.serving_path.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp_serving = out_dir / f".{settings.serving_path.name}.tmp-{token}"
+    versions_dir = out_dir / PARQUET_VERSIONS_DIR
+    versions_dir.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    parquet_version = versions_dir / f"{stamp}-{token}"
+
+    con = duckdb.connect()
+    swapped = False
+    try:
+        con.execute(f"set memory_limit = {_quote_str(settings.memory_limit)}")
+        con.execute(f"set threads = {int(settings.threads)}")
+        try:
+            con.execute(f"attach {_quote_str(str(warehouse))} as wh (read_only)")
+        except duckdb.IOException as exc:
+            raise UserError(
+                f"Cannot open the warehouse {warehouse} read-only ({exc}). Is a build still writing it? "
+                "Publish runs after `northstar build` has finished."
+            ) from None
+        marts = _list_marts(con, "wh")
+        if not marts:
+            raise UserError(f"The warehouse {warehouse} has no schema `marts` yet: run `northstar build` first.")
+        con.execute("use wh")
+        published_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        meta = {
+            "published_at": published_at,
+            "data_through": _data_through(con, marts),
+            "code_revision": code_revision(),
+        }
+        row_counts, views, skipped = _write_serving_file(con, settings, tmp_serving, marts, meta)
+        files = _write_parquet(con, parquet_version, marts)
+        con.close()
+        # Both outputs are complete: swap them in. Each swap is one rename.
+        os.replace(tmp_serving, settings.serving_path)
+        swapped = True
+        _swap_parquet(settings, parquet_version)
+    except duckdb.Error as exc:
+        raise PublishError(f"publish failed, the last good serving file is untouched: {exc}") from exc
+    finally:
+        con.close()
+        for leftover in (tmp_serving, tmp_serving.with_name(tmp_serving.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        if not swapped:
+            shutil.rmtree(parquet_version, ignore_errors=True)
+
+    return PublishResult(
+        serving_path=settings.serving_path,
+        parquet_dir=settings.parquet_dir,
+        row_counts=row_counts,
+        views=views,
+        skipped_views=skipped,
+        published_at=meta["published_at"],
+        data_through=meta["data_through"],
+        code_revision=meta["code_revision"],
+        storage_version=settings.serving_storage_version,
+        seconds=time.monotonic() - started,
+        parquet_files=[settings.parquet_dir / f.name for f in files],
+    )
