@@ -1,0 +1,301 @@
+"""Run the Great Expectations suites of expectations/ inside DuckDB: `northstar check`, `northstar run`, Dagster.
+
+A suite file is GX's own ExpectationSuite JSON (what `suite.to_json_dict()` writes) plus, in the suite's
+`meta.northstar`, the table it validates. Expectations with severity "critical" block a publish; "warning"
+ones are reported only. Custom checks (volume, freshness, quarantine share, credits per conversion) are
+GX `UnexpectedRowsExpectation`s: SQL that returns the failing rows, so everything runs inside DuckDB.
+
+Queries may use these placeholders, filled in before a run:
+  ${run_date}  the day being checked, as a DuckDB date literal (default: the latest event day)
+  ${tz}        the reporting timezone, as a string literal
+Validation results (JSON) and Data Docs go to settings.quality_dir (warehouse/quality/, ignored by git).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from northstar.config import PROJECT_DIR, Settings
+
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+CHECKPOINTS_DIR = EXPECTATIONS_DIR / "checkpoints"
+
+
+class QualityConfigError(ValueError):
+    """A suite or checkpoint file is wrong; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    suite: str
+    expectation: str  # GX type, e.g. expect_column_values_to_not_be_null
+    target: str  # column or description
+    success: bool
+    blocking: bool
+    observed: str = ""
+
+
+@dataclass
+class SuiteOutcome:
+    name: str
+    table: str
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    error: str | None = None  # the suite could not run (e.g. table missing): counts as a blocking failure
+
+    @property
+    def success(self) -> bool:
+        return self.error is None and all(o.success for o in self.outcomes if o.blocking)
+
+
+@dataclass
+class CheckReport:
+    suites: list[SuiteOutcome]
+    run_date: date | None
+    results_dir: Path | None = None
+    data_docs_dir: Path | None = None
+
+    @property
+    def success(self) -> bool:
+        """True when no blocking (critical) expectation failed and every suite could run."""
+        return all(s.success for s in self.suites)
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        """Failed blocking expectations, plus one entry per suite that could not run."""
+        out: list[ExpectationOutcome] = []
+        for s in self.suites:
+            if s.error is not None:
+                out.append(ExpectationOutcome(s.name, "suite_could_not_run", s.table, False, True, s.error))
+            out.extend(o for o in s.outcomes if o.blocking and not o.success)
+        return out
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for s in self.suites for o in s.outcomes if not o.blocking and not o.success]
+
+    def failure_text(self) -> str:
+        """One line per failure: what the pipeline prints when it stops before publish."""
+        return "\n".join(f"{f.suite}: {f.expectation} on {f.target} failed ({f.observed})" for f in self.failures)
+
+    def summary_table(self) -> Table:
+        day = self.run_date.isoformat() if self.run_date else "-"
+        table = Table(title=f"Quality checks for {day}")
+        for col in ("suite", "table", "expectation", "on", "result", "observed"):
+            table.add_column(col)
+        for s in self.suites:
+            if s.error is not None:
+                table.add_row(s.name, s.table, "(suite)", "", "[red]ERROR[/red]", s.error)
+            for o in s.outcomes:
+                if o.success:
+                    result = "[green]pass[/green]"
+                else:
+                    result = "[red]FAIL[/red]" if o.blocking else "[yellow]warn[/yellow]"
+                table.add_row(s.name, s.table, o.expectation, o.target, result, o.observed)
+        n_fail = len(self.failures)
+        table.caption = f"{len(self.suites)} suites, {n_fail} blocking failures, {len(self.warnings)} warnings"
+        return table
+
+
+def available_suites() -> list[str]:
+    """Suite names: the file names (without .json) in expectations/."""
+    return sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json"))
+
+
+def load_suite_file(name: str) -> dict[str, Any]:
+    path = EXPECTATIONS_DIR / f"{name}.json"
+    if not path.exists():
+        raise QualityConfigError(f"No suite {name!r}: expected {path} (suites: {', '.join(available_suites())})")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise QualityConfigError(f"{path} is not valid JSON: {exc}") from None
+    table = data.get("meta", {}).get("northstar", {}).get("table")
+    if data.get("name") != name or not table or not isinstance(data.get("expectations"), list):
+        raise QualityConfigError(f"{path}: needs name={name!r}, meta.northstar.table and an expectations list")
+    return data
+
+
+def load_checkpoint(name: str = "daily") -> list[str]:
+    """Suite names of a checkpoint definition, in order."""
+    path = CHECKPOINTS_DIR / f"{name}.json"
+    if not path.exists():
+        raise QualityConfigError(f"No checkpoint {name!r}: expected {path}")
+    return list(json.loads(path.read_text())["suites"])
+
+
+def suite_meta(name: str) -> dict[str, Any]:
+    """The northstar block of a suite: table, dagster_asset_key, partitioned."""
+    return dict(load_suite_file(name)["meta"]["northstar"])
+
+
+def _render(text: str, run_date: date, tz: str) -> str:
+    tz_literal = "'" + tz.replace("'", "") + "'"
+    return text.replace("${run_date}", f"date '{run_date.isoformat()}'").replace("${tz}", tz_literal)
+
+
+def _default_run_date(con: Any, tz: str) -> date:
+    """The latest day (reporting timezone) with events; today when there are none."""
+    try:
+        row = con.execute(
+            "select cast(timezone(?, timezone('UTC', max(occurred_at))) as date) from raw.events", [tz]
+        ).fetchone()
+    except Exception:
+        row = None
+    return row[0] if row and row[0] else datetime.now(UTC).date()
+
+
+def _existing_tables(con: Any) -> set[str]:
+    rows = con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+    return {r[0] for r in rows}
+
+
+def _observed(result: Any) -> str:
+    res = result.result or {}
+    if not result.success and result.exception_info and result.exception_info.get("raised_exception"):
+        return str(result.exception_info.get("exception_message", ""))[:200]
+    for key in ("observed_value", "unexpected_count"):
+        if key in res:
+            value = res[key]
+            if key == "unexpected_count":
+                return f"{value} unexpected of {res.get('element_count', '?')}"
+            if isinstance(value, list):
+                value = ", ".join(map(str, value[:8]))
+            return f"{value} rows" if key == "observed_value" and isinstance(value, int) else str(value)[:120]
+    return ""
+
+
+def run_checks(settings: Settings, suites: list[str] | None = None, partition_date: date | None = None) -> CheckReport:
+    """Run suites (default: the `daily` checkpoint) on the warehouse, read-only; write results and Data Docs."""
+    import duckdb
+
+    from northstar.db import WarehouseMissingError
+
+    names = suites if suites is not None else load_checkpoint("daily")
+    suite_files = {n: load_suite_file(n) for n in names}
+    if not settings.warehouse_path.exists():
+        raise WarehouseMissingError(f"No warehouse at {settings.warehouse_path}: run `northstar load` first.")
+
+    tz = settings.reporting_timezone
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        run_date = partition_date or _default_run_date(con, tz)
+        tables = _existing_tables(con)
+    finally:
+        con.close()
+
+    report = CheckReport(suites=[], run_date=run_date)
+    runnable: list[tuple[str, dict[str, Any]]] = []
+    for name, data in suite_files.items():
+        table = data["meta"]["northstar"]["table"]
+        outcome = SuiteOutcome(name=name, table=table)
+        report.suites.append(outcome)
+        if table not in tables:
+            outcome.error = f"table {table} is missing: run `northstar load` / `northstar build` first"
+        else:
+            runnable.append((name, data))
+    if runnable:
+        _run_gx(settings, runnable, run_date, report)
+    return report
+
+
+def _run_gx(
+    settings: Settings, runnable: list[tuple[str, dict[str, Any]]], run_date: date, report: CheckReport
+) -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network calls at run time
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from northstar.quality import gx_duckdb
+
+    gx_duckdb.apply()
+    quality_dir = settings.quality_dir
+    docs_dir = quality_dir / "data_docs"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    results_dir = quality_dir / "validations" / f"{run_date.isoformat()}_{stamp}"
+    results_dir.mkdir(parents=True, exist_ok=True)
+
+    context = gx.get_context(mode="ephemeral")
+    context.add_data_docs_site(
+        site_name="northstar",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    datasource = context.data_sources.add_sql(
+        name="warehouse",
+        connection_string=f"duckdb:///{settings.warehouse_path}",
+        kwargs={"connect_args": {"read_only": True}},
+    )
+    by_name = {s.name: s for s in report.suites}
+    try:
+        definitions = []
+        for name, data in runnable:
+            table = data["meta"]["northstar"]["table"]
+            asset = datasource.add_query_asset(name=name, query=f"select * from {table}")
+            batch_definition = asset.add_batch_definition_whole_table("whole_table")
+            configs = []
+            for raw in data["expectations"]:
+                cfg = dict(raw)
+                kwargs = dict(cfg.get("kwargs", {}))
+                if "unexpected_rows_query" in kwargs:
+                    query = kwargs["unexpected_rows_query"]
+                    kwargs["unexpected_rows_query"] = _render(query, run_date, settings.reporting_timezone)
+                cfg["kwargs"] = kwargs
+                configs.append(ExpectationConfiguration(**cfg))
+            suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=configs, meta=data.get("meta")))
+            definitions.append(
+                context.validation_definitions.add(
+                    gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+                )
+            )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name="northstar",
+                validation_definitions=definitions,
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["northstar"])],
+                result_format="SUMMARY",
+            )
+        )
+        started = time.monotonic()
+        result = checkpoint.run()
+        for validation in result.run_results.values():
+            name = validation.suite_name
+            (results_dir / f"{name}.json").write_text(json.dumps(validation.to_json_dict(), indent=2, default=str))
+            expectations_by_type = by_name[name]
+            for r in validation.results:
+                cfg = r.expectation_config
+                kw = cfg.kwargs
+                target = kw.get("column") or cfg.description or ",".join(kw.get("column_list", []) or []) or "(table)"
+                expectations_by_type.outcomes.append(
+                    ExpectationOutcome(
+                        suite=name,
+                        expectation=cfg.type,
+                        target=str(target),
+                        success=bool(r.success),
+                        blocking=str(getattr(cfg.severity, "value", cfg.severity) or "critical") == "critical",
+                        observed=_observed(r),
+                    )
+                )
+        summary = {
+            "run_date": run_date.isoformat(),
+            "seconds": round(time.monotonic() - started, 2),
+            "success": report.success,
+            "failures": [f.__dict__ for f in report.failures],
+        }
+        (results_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    finally:
+        gx_duckdb.close_datasource(datasource)
+    report.results_dir = results_dir
+    report.data_docs_dir = docs_dir
