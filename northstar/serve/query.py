@@ -1,0 +1,271 @@
+"""Analyst commands on the serving file: `northstar query "SQL"` and `northstar kpis`.
+
+Both open the serving file read-only (northstar.db.connect_serving), never the build warehouse, so they work
+while a build runs and cannot change the published data.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+from northstar.cli import UserError
+from northstar.config import Settings
+from northstar.db import WarehouseMissingError, connect_serving
+from northstar.serve import fmt
+
+MAX_PRINTED_ROWS = 100
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    try:
+        return connect_serving(settings)
+    except WarehouseMissingError as exc:
+        raise UserError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise UserError(f"Cannot open the serving file {settings.serving_path}: {exc}") from None
+
+
+def _query_error(exc: duckdb.Error) -> UserError:
+    message = str(exc).strip().splitlines()[0]
+    if "read-only" in message or "read only" in message:
+        message += " (the serving file is read-only: write to the warehouse through the pipeline instead)"
+    return UserError(f"query failed: {message}")
+
+
+def result_table(columns: list[str], rows: list[tuple], title: str | None = None, total: int | None = None) -> Table:
+    """A rich table of a query result; numbers right-aligned, at most MAX_PRINTED_ROWS rows."""
+    table = Table(title=title, title_justify="left")
+    numeric = [all(isinstance(r[i], int | float) or r[i] is None for r in rows) and rows for i in range(len(columns))]
+    for name, is_num in zip(columns, numeric, strict=True):
+        table.add_column(name, justify="right" if is_num else "left")
+    for row in rows[:MAX_PRINTED_ROWS]:
+        table.add_row(*(fmt.cell(v) for v in row))
+    total = len(rows) if total is None else total
+    if total > MAX_PRINTED_ROWS:
+        table.caption = f"first {MAX_PRINTED_ROWS:,} of {total:,} rows: use --out file.csv or .parquet for all"
+    else:
+        table.caption = f"{total:,} row{'s' if total != 1 else ''}"
+    return table
+
+
+def run_query(settings: Settings, sql: str, out: Path | None = None, console: Console | None = None) -> int:
+    """Run SQL read-only on the serving file; print a table, or write .csv / .parquet to `out`. Returns rows."""
+    console = console or Console()
+    sql = sql.strip().rstrip(";").strip()
+    if not sql:
+        raise UserError('no SQL given: northstar query "select * from kpi_daily limit 10"')
+    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+        raise UserError(f"--out {out}: write .csv or .parquet")
+    con = _connect(settings)
+    try:
+        try:
+            rel = con.sql(sql)
+        except duckdb.Error as exc:
+            raise _query_error(exc) from None
+        if rel is None:  # a statement without a result (e.g. SET)
+            console.print("OK")
+            return 0
+        try:
+            if out is not None:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                if out.suffix.lower() == ".csv":
+                    rel.write_csv(str(out), header=True)
+                    rows = con.execute(f"select count(*) from read_csv({_quote(out)})").fetchone()[0]
+                else:
+                    rel.write_parquet(str(out))
+                    rows = con.execute(f"select count(*) from read_parquet({_quote(out)})").fetchone()[0]
+                console.print(f"Wrote {rows:,} rows to [bold]{out}[/bold]")
+                return rows
+            # Fetch one row more than we print, and count only when there are more.
+            head = rel.limit(MAX_PRINTED_ROWS + 1).fetchall()
+            total = len(head) if len(head) <= MAX_PRINTED_ROWS else rel.aggregate("count(*)").fetchall()[0][0]
+            console.print(result_table(rel.columns, head, total=total))
+            return total
+        except duckdb.Error as exc:
+            raise _query_error(exc) from None
+    finally:
+        con.close()
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _month(con: duckdb.DuckDBPyConnection, month: str | None) -> date:
+    if month is None:
+        latest = con.execute("select max(date) from kpi_daily").fetchone()[0]
+        if latest is None:
+            raise UserError("kpi_daily is empty: nothing to report (did the build load any data?)")
+        return latest.replace(day=1)
+    if not re.fullmatch(r"\d{4}-\d{2}", month):
+        raise UserError(f"--month {month!r} is not a month like 2026-03")
+    try:
+        return date.fromisoformat(month + "-01")
+    except ValueError:
+        raise UserError(f"--month {month!r} is not a month like 2026-03") from None
+
+
+def _meta(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """(reporting currency, attribution model) of the published data."""
+    row = con.execute(
+        "select any_value(reporting_currency), any_value(attribution_model) from northstar_meta"
+    ).fetchone()
+    return (row[0] or "USD", row[1] or "last_non_direct")
+
+
+# Monthly KPIs per channel: sums of fct_kpi_daily's additive columns, ratios recomputed from those sums with
+# the definitions of MARTS.md (a ratio of sums, never an average of daily ratios), plus the multi-touch
+# conversions and revenue of the configured attribution model.
+CHANNEL_KPIS_SQL = """
+with daily as (
+    select * from kpi_daily where date >= $month and date < $month + interval 1 month
+),
+attributed as (
+    select channel, sum(conversions) as attributed_conversions, sum(attributed_revenue) as attributed_revenue
+    from attribution
+    where model = $model and month = $month
+    group by channel
+),
+by_channel as (
+    select
+        channel,
+        sum(spend) as spend,
+        sum(sessions) as sessions,
+        sum(converting_sessions) as converting_sessions,
+        sum(macro_conversions) as conversions,
+        sum(orders) as orders,
+        sum(revenue) as revenue
+    from daily
+    group by rollup (channel)
+)
+select
+    coalesce(b.channel, 'Total') as channel,
+    b.spend,
+    b.sessions,
+    b.converting_sessions / nullif(b.sessions, 0) as conversion_rate,
+    b.conversions,
+    b.spend / nullif(b.conversions, 0) as cpa,
+    b.orders,
+    b.revenue,
+    b.revenue / nullif(b.spend, 0) as roas,
+    case when b.channel is null then (select sum(attributed_conversions) from attributed)
+        else a.attributed_conversions end as attributed_conversions,
+    case when b.channel is null then (select sum(attributed_revenue) from attributed)
+        else a.attributed_revenue end as attributed_revenue
+from by_channel as b
+left join attributed as a on a.channel = b.channel
+order by b.channel is null, b.spend desc, b.revenue desc, b.channel
+"""
+
+CAMPAIGN_KPIS_SQL = """
+select
+    campaign_key,
+    coalesce(campaign_name, campaign_key) as campaign,
+    channel,
+    spend,
+    macro_conversions as conversions,
+    cpa,
+    target_cpa,
+    roas,
+    roi,
+    recommendation,
+    recommendation_reason
+from campaigns
+where month = $month
+order by spend desc, campaign_key
+"""
+
+
+def channel_kpis(con: duckdb.DuckDBPyConnection, month: date, model: str) -> list[dict]:
+    rel = con.execute(CHANNEL_KPIS_SQL, {"month": month, "model": model})
+    columns = [d[0] for d in rel.description]
+    return [dict(zip(columns, row, strict=True)) for row in rel.fetchall()]
+
+
+def campaign_kpis(con: duckdb.DuckDBPyConnection, month: date) -> list[dict]:
+    rel = con.execute(CAMPAIGN_KPIS_SQL, {"month": month})
+    columns = [d[0] for d in rel.description]
+    return [dict(zip(columns, row, strict=True)) for row in rel.fetchall()]
+
+
+def print_kpis(
+    settings: Settings, month: str | None = None, by: str = "channel", console: Console | None = None
+) -> list[dict]:
+    """The weekly questions: a month's KPIs by channel or campaign. Returns the rows printed."""
+    console = console or Console()
+    if by not in ("channel", "campaign"):
+        raise UserError(f"--by {by!r}: use channel or campaign")
+    con = _connect(settings)
+    try:
+        try:
+            first_day = _month(con, month)
+            currency, model = _meta(con)
+            rows = channel_kpis(con, first_day, model) if by == "channel" else campaign_kpis(con, first_day)
+        except duckdb.Error as exc:
+            raise UserError(f"the serving file lacks what `kpis` needs ({exc}); re-run `northstar publish`") from None
+    finally:
+        con.close()
+
+    label = first_day.strftime("%B %Y")
+    if not rows or (by == "channel" and len(rows) == 1 and not rows[0]["sessions"]):
+        console.print(f"No data for {label}.")
+        return []
+    m = lambda v: fmt.money(v, currency)  # noqa: E731
+    m2 = lambda v: fmt.money(v, currency, 2)  # noqa: E731
+    if by == "channel":
+        table = Table(title=f"KPIs by channel, {label} ({currency})", title_justify="left")
+        heads = ["channel", "spend", "sessions", "conv. rate", "conversions", "CPA", "orders", "revenue", "ROAS"]
+        heads += [f"conv. ({model})", f"revenue ({model})"]
+        for i, h in enumerate(heads):
+            table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
+        for i, r in enumerate(rows):
+            style = "bold" if r["channel"] == "Total" else None
+            table.add_row(
+                r["channel"],
+                m(r["spend"]),
+                fmt.count(r["sessions"]),
+                fmt.pct(r["conversion_rate"], 2),
+                fmt.count(r["conversions"]),
+                m2(r["cpa"]),
+                fmt.count(r["orders"]),
+                m(r["revenue"]),
+                fmt.ratio(r["roas"]),
+                fmt.count(r["attributed_conversions"]),
+                m(r["attributed_revenue"]),
+                style=style,
+                end_section=i == len(rows) - 2,  # a line above the total
+            )
+        table.caption = (
+            "conversions, orders and revenue count in the session where they happen (last touch); "
+            f"the last two columns credit them with the {model} model"
+        )
+    else:
+        table = Table(title=f"KPIs by campaign, {label} ({currency})", title_justify="left")
+        for i, h in enumerate(
+            ["campaign", "channel", "spend", "conversions", "CPA", "target CPA", "ROAS", "ROI", "do", "why"]
+        ):
+            # numbers never wrap; the reason takes what width is left
+            table.add_column(h, justify="right" if 2 <= i <= 7 else "left", no_wrap=i < 9, ratio=1 if i == 9 else None)
+        colours = {"scale": "green", "keep": "cyan", "fix": "yellow", "cut": "red"}
+        for r in rows:
+            rec = r["recommendation"] or ""
+            table.add_row(
+                r["campaign"],
+                r["channel"] or "",
+                m(r["spend"]),
+                fmt.count(r["conversions"]),
+                m2(r["cpa"]),
+                m2(r["target_cpa"]),
+                fmt.ratio(r["roas"]),
+                fmt.pct(r["roi"]),
+                f"[{colours[rec]}]{rec}[/]" if rec in colours else rec,
+                r["recommendation_reason"] or "",
+            )
+    console.print(table)
+    return rows
