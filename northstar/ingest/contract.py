@@ -1,0 +1,160 @@
+"""The landing contract of DATA_CONTRACT.md as data: columns, types and rules per kind.
+
+The loader turns these specs into SQL (casts and per-row checks); tests and docs read them too.
+The raw tables in schema.py must have one column per spec (PII columns as `<name>_hash`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Column types the loader knows how to validate and cast.
+TEXT = "text"
+TIMESTAMP = "timestamp"
+DATE = "date"
+DECIMAL = "decimal"
+INTEGER = "integer"
+BOOLEAN = "boolean"
+JSON = "json"
+CURRENCY = "currency"
+ENUM = "enum"
+PII = "pii"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = TEXT
+    required: bool = False
+    non_negative: bool = False  # negative_value:<column>
+    no_future: bool = False  # future_timestamp:<column> when more than 1 day after the load time
+    values: tuple[str, ...] = ()  # allowed values for ENUM (compared lowercase)
+    default: str | None = None  # used when the value is missing (before validation)
+    upper: bool = False  # normalise TEXT to upper case (country)
+
+    @property
+    def raw_name(self) -> str:
+        """The column in the raw table: PII is stored only as a salted hash."""
+        return f"{self.name}_hash" if self.type == PII else self.name
+
+
+EVENTS = (
+    Column("event_id", required=True),
+    Column("occurred_at", TIMESTAMP, required=True, no_future=True),
+    Column("anonymous_id", required=True),
+    Column("user_id"),
+    Column("session_id"),
+    Column("event_name", required=True),
+    Column("page_url"),
+    Column("page_referrer"),
+    Column("utm_source"),
+    Column("utm_medium"),
+    Column("utm_campaign"),
+    Column("utm_content"),
+    Column("utm_term"),
+    Column("click_id"),
+    Column("device_category", ENUM, values=("desktop", "mobile", "tablet")),
+    Column("country", upper=True),
+    Column("order_id"),
+    Column("revenue", DECIMAL),
+    Column("currency", CURRENCY),
+    Column("consent_analytics", BOOLEAN, default="true"),
+    Column("email", PII),
+    Column("ip", PII),
+    Column("properties", JSON),
+)
+
+AD_SPEND = (
+    Column("date", DATE, required=True),
+    Column("platform", required=True),
+    Column("account_id", required=True),
+    Column("campaign_id", required=True),
+    Column("campaign_name"),
+    Column("adset_name"),
+    Column("ad_name"),
+    Column("utm_source"),
+    Column("utm_medium"),
+    Column("utm_campaign"),
+    Column("impressions", INTEGER, non_negative=True),
+    Column("clicks", INTEGER, non_negative=True),
+    Column("spend", DECIMAL, required=True, non_negative=True),
+    Column("currency", CURRENCY, required=True),
+)
+
+ORDERS = (
+    Column("order_id", required=True),
+    Column("ordered_at", TIMESTAMP, required=True),
+    Column("user_id"),
+    Column("status", ENUM, required=True, values=("completed", "refunded", "cancelled")),
+    Column("revenue", DECIMAL, required=True),
+    Column("cost_of_goods", DECIMAL),
+    Column("currency", CURRENCY, required=True),
+)
+
+LEADS = (
+    Column("lead_id", required=True),
+    Column("changed_at", TIMESTAMP, required=True),
+    Column("user_id"),
+    Column("stage", ENUM, required=True, values=("lead", "mql", "sql", "opportunity", "won", "lost")),
+    Column("deal_value", DECIMAL),
+    Column("currency", CURRENCY),
+)
+
+CONTRACT: dict[str, tuple[Column, ...]] = {
+    "events": EVENTS,
+    "ad_spend": AD_SPEND,
+    "orders": ORDERS,
+    "leads": LEADS,
+}
+
+# How a kind decides that two valid rows are the same record.
+# events: the event_id (first occurrence wins). Others: the whole row (exact duplicate); the same
+# business key with different content is a restatement / status change and is loaded.
+DEDUP_KEY: dict[str, tuple[str, ...] | None] = {
+    "events": ("event_id",),
+    "ad_spend": None,
+    "orders": None,
+    "leads": None,
+}
+
+# Stable reason strings written to raw.quarantine.reason (tests and GX suites rely on them).
+REASON_MALFORMED = "malformed_record"
+REASON_ENCODING = "invalid_encoding"
+REASON_UNKNOWN_CURRENCY = "unknown_currency"
+
+
+def reason_missing(col: str) -> str:
+    return f"missing_required:{col}"
+
+
+def reason_bad_timestamp(col: str) -> str:
+    return f"bad_timestamp:{col}"
+
+
+def reason_future(col: str) -> str:
+    return f"future_timestamp:{col}"
+
+
+def reason_bad_number(col: str) -> str:
+    return f"bad_number:{col}"
+
+
+def reason_negative(col: str) -> str:
+    return f"negative_value:{col}"
+
+
+def reason_invalid(col: str) -> str:
+    return f"invalid_value:{col}"
+
+
+# Active ISO-4217 currency codes (plus a few widely used fund / precious-metal codes).
+_ISO_4217_TEXT = """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD
+    CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+    GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW
+    KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN
+    NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL
+    SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES
+    VND VUV WST XAF XAG XAU XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL
+"""
+ISO_4217 = frozenset(_ISO_4217_TEXT.split())

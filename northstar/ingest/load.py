@@ -1,0 +1,838 @@
+"""`northstar load`: landing files -> raw.* in DuckDB, bad rows -> raw.quarantine, nothing lost.
+
+How one file loads (all set-based SQL inside DuckDB, never row by row in Python):
+
+1. sha256 of the file's bytes; a checksum already in raw.load_manifest -> status `skipped`, nothing written.
+2. Read every landing column as VARCHAR into a temp table `_ns_src` (one row per record):
+   JSON Lines are read as one text column per line (read_csv with a delimiter that never occurs in valid JSON)
+   and parsed with DuckDB's JSON functions, so a malformed line is one quarantined row, not a dead file.
+   Lines with invalid UTF-8 are rejected by DuckDB's reader (store_rejects) and come back as
+   `invalid_encoding` rows; CSV rows with a wrong column count as `malformed_record`.
+3. Cast and check every row in one SQL statement (`_ns_rows`): the first failing check (in contract column order)
+   is the row's reason; valid rows are then de-duplicated (events: repeated event_id, within the file or
+   against raw.events, first wins; other kinds: exact duplicate of the contract columns).
+4. One transaction: insert into raw.<kind>, raw.quarantine and raw.load_manifest; check
+   rows_read = rows_loaded + rows_quarantined + duplicates_skipped; commit. Any error rolls the file back.
+
+Row numbers (raw.*.row_number, raw.quarantine.row_number) are 1-based record numbers: the line for JSON Lines,
+the data row after the header for CSV, the row index + 1 for Parquet. Blank lines in JSON Lines are not records.
+Quarantined CSV/Parquet rows keep their record as a JSON object of their columns; PII in any quarantined record
+is redacted (email/ip values replaced, bare e-mail and IPv4 addresses masked).
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import gzip
+import hashlib
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from northstar.config import Settings
+from northstar.db import connect_warehouse
+from northstar.ingest import contract as C
+from northstar.ingest.schema import KINDS, ensure_raw_schema
+
+# File name endings -> format. Checked after stripping an optional ".gz".
+FORMATS: dict[str, str] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+
+_FIELD_SEP = chr(1)  # never appears in a valid JSON line (control characters must be escaped in JSON)
+_MAX_LINE_BYTES = 32 * 1024 * 1024
+
+
+class LoadFileError(Exception):
+    """A whole file cannot be loaded; the message names the file and, where possible, the fix."""
+
+
+@dataclass
+class FileResult:
+    path: str
+    kind: str | None
+    status: str  # 'loaded' | 'skipped' | 'error'
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    duplicates_skipped: int = 0
+    message: str = ""
+    load_id: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class LoadReport:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return [f.message for f in self.files if f.status == "error"]
+
+    def totals(self) -> dict[str, int]:
+        keys = ("rows_read", "rows_loaded", "rows_quarantined", "duplicates_skipped")
+        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+
+    def summary_table(self) -> Table:
+        """One row per file plus totals; error messages in full under the table."""
+        counts = {s: sum(1 for f in self.files if f.status == s) for s in ("loaded", "skipped", "error")}
+        caption = Text(f"{counts['loaded']} loaded, {counts['skipped']} skipped, {counts['error']} errors")
+        for msg in self.errors:
+            caption.append("\nerror: ", style="bold red")
+            caption.append(msg)
+        table = Table(title="northstar load", caption=caption, caption_justify="left")
+        table.add_column("file", overflow="fold", min_width=12)
+        table.add_column("kind", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        for name in ("read", "loaded", "quarantined", "dups"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("note", overflow="fold", ratio=1)
+        styles = {"loaded": "green", "skipped": "yellow", "error": "red"}
+        for f in self.files:
+            table.add_row(
+                Path(f.path).name or f.path,
+                f.kind or "?",
+                Text(f.status, style=styles.get(f.status, "")),
+                f"{f.rows_read:,}",
+                f"{f.rows_loaded:,}",
+                f"{f.rows_quarantined:,}",
+                f"{f.duplicates_skipped:,}",
+                _short_note(f),
+            )
+        t = self.totals()
+        table.add_section()
+        table.add_row(
+            f"{len(self.files)} files",
+            "",
+            "",
+            f"{t['rows_read']:,}",
+            f"{t['rows_loaded']:,}",
+            f"{t['rows_quarantined']:,}",
+            f"{t['duplicates_skipped']:,}",
+            "",
+        )
+        return table
+
+
+def _short_note(f: FileResult) -> str:
+    if f.status == "error":
+        return "see below"
+    if f.message.startswith("already loaded on "):
+        return "already loaded " + f.message[len("already loaded on ") :].split(" UTC")[0][5:16]
+    return f.message
+
+
+# --------------------------------------------------------------------------------------------------
+# Which files, which kind, which format
+
+
+@dataclass
+class _Candidate:
+    path: Path
+    kind: str | None
+    fmt: str | None
+    gz: bool
+    explicit: bool  # named on the command line (not found by walking a directory or a glob)
+
+
+def detect_format(name: str) -> tuple[str | None, bool]:
+    """('jsonl' | 'csv' | 'parquet' | None, gzip?) from a file name."""
+    lower = name.lower()
+    gz = lower.endswith(".gz")
+    if gz:
+        lower = lower[:-3]
+    for ext, fmt in FORMATS.items():
+        if lower.endswith(ext):
+            return fmt, gz
+    return None, gz
+
+
+def kind_from_name(name: str) -> str | None:
+    lower = name.lower()
+    for kind in KINDS:
+        if lower.startswith(kind):
+            return kind
+    return None
+
+
+def _walk(directory: Path) -> list[Path]:
+    return sorted(
+        p for p in directory.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts[-1:])
+    )
+
+
+def resolve_paths(paths: Iterable[str], kind: str | None = None) -> tuple[list[FileResult], list[_Candidate]]:
+    """Expand files, directories and globs. Returns (results for paths that are errors or skipped, files to load).
+
+    A file named explicitly must be loadable (known format, kind from --kind or its name prefix) or it is an error.
+    Files found by walking a directory or expanding a glob are filtered: other formats are ignored, files whose
+    name matches no kind are reported as skipped (e.g. the generator's incidents.json), and with --kind only that
+    kind's files are taken (so one Dagster asset per kind can point at the whole landing directory).
+    """
+    early: list[FileResult] = []
+    found: list[_Candidate] = []
+    seen: set[Path] = set()
+
+    def add(path: Path, explicit: bool) -> None:
+        real = path.resolve()
+        if real in seen:
+            return
+        seen.add(real)
+        fmt, gz = detect_format(path.name)
+        name_kind = kind_from_name(path.name)
+        if explicit:
+            if fmt is None:
+                early.append(
+                    FileResult(
+                        str(path),
+                        kind,
+                        "error",
+                        message=f"{path}: unknown file format; expected .jsonl/.ndjson/.json, .csv or .parquet"
+                        " (optionally .gz)",
+                    )
+                )
+                return
+            file_kind = kind or name_kind
+            if file_kind is None:
+                early.append(
+                    FileResult(
+                        str(path),
+                        None,
+                        "error",
+                        message=f"{path}: cannot tell what kind of data this is; pass --kind"
+                        f" ({', '.join(KINDS)}) or rename it to start with one of them",
+                    )
+                )
+                return
+            found.append(_Candidate(real, file_kind, fmt, gz, True))
+            return
+        if fmt is None:
+            return  # not a landing format at all (README, _SUCCESS, ...): ignore quietly
+        if kind is not None and name_kind is not None and name_kind != kind:
+            return  # --kind on a directory selects that kind's files
+        if name_kind is None:
+            early.append(
+                FileResult(
+                    str(path),
+                    None,
+                    "skipped",
+                    message="not a landing file (name starts with none of "
+                    f"{', '.join(KINDS)}); name it with --kind to load it",
+                )
+            )
+            return
+        found.append(_Candidate(real, name_kind, fmt, gz, False))
+
+    for raw in paths:
+        if any(ch in raw for ch in "*?["):
+            matches = sorted(globlib.glob(str(Path(raw).expanduser()), recursive=True))
+            if not matches:
+                early.append(FileResult(raw, kind, "error", message=f"{raw}: no files match this pattern"))
+            for m in matches:
+                mp = Path(m)
+                if mp.is_dir():
+                    for p in _walk(mp):
+                        add(p, False)
+                else:
+                    add(mp, False)
+            continue
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            files = _walk(p)
+            before = len(found)
+            for f in files:
+                add(f, False)
+            if len(found) == before and not any(r.path.startswith(str(p)) for r in early):
+                early.append(
+                    FileResult(
+                        raw,
+                        kind,
+                        "skipped",
+                        message=f"{raw}: no landing files{' of kind ' + kind if kind else ''} in this directory",
+                    )
+                )
+        elif p.is_file():
+            add(p, True)
+        else:
+            early.append(FileResult(raw, kind, "error", message=f"{raw}: no such file or directory"))
+
+    # Daily files load in date order whatever directory they came from.
+    found.sort(key=lambda c: (c.path.name, str(c.path)))
+    return early, found
+
+
+# --------------------------------------------------------------------------------------------------
+# SQL helpers
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _clean(expr: str) -> str:
+    """Trimmed text, empty -> NULL."""
+    return f"nullif(trim({expr}), '')"
+
+
+_CURRENCY_LIST = ", ".join(_lit(c) for c in sorted(C.ISO_4217))
+
+
+def _typed_expr(col: C.Column, v: str, salt: str) -> str:
+    """SQL turning the cleaned varchar `v` into the raw column's value (NULL when it does not parse)."""
+    if col.type == C.TEXT:
+        return f"upper({v})" if col.upper else v
+    if col.type == C.TIMESTAMP:
+        # The connection runs in UTC: offsets are converted, naive values are taken as UTC.
+        return f"cast(try_cast({v} as timestamptz) as timestamp)"
+    if col.type == C.DATE:
+        return f"try_cast({v} as date)"
+    if col.type == C.DECIMAL:
+        return f"try_cast({v} as decimal(18, 4))"
+    if col.type == C.INTEGER:
+        return f"try_cast({v} as bigint)"
+    if col.type == C.BOOLEAN:
+        return f"try_cast({v} as boolean)"
+    if col.type == C.JSON:
+        return f"case when json_valid({v}) then cast({v} as json) end"
+    if col.type == C.CURRENCY:
+        return f"case when upper({v}) in ({_CURRENCY_LIST}) then upper({v}) end"
+    if col.type == C.ENUM:
+        allowed = ", ".join(_lit(x) for x in col.values)
+        return f"case when lower({v}) in ({allowed}) then lower({v}) end"
+    if col.type == C.PII:
+        normalised = f"lower({v})" if col.name == "email" else v
+        return f"case when {v} is not null then sha256({_lit(salt)} || {normalised}) end"
+    raise ValueError(f"unknown column type {col.type}")
+
+
+def _checks(col: C.Column, v: str, typed: str, loaded_at_sql: str) -> list[tuple[str, str]]:
+    """(condition, reason) pairs for one column, in the order they are tried."""
+    out: list[tuple[str, str]] = []
+    if col.required:
+        out.append((f"{v} is null", C.reason_missing(col.name)))
+    bad_if_unparsed = f"{v} is not null and {typed} is null"
+    if col.type in (C.TIMESTAMP, C.DATE):
+        out.append((bad_if_unparsed, C.reason_bad_timestamp(col.name)))
+        if col.no_future:
+            out.append((f"{typed} > {loaded_at_sql} + interval 1 day", C.reason_future(col.name)))
+    elif col.type in (C.DECIMAL, C.INTEGER):
+        out.append((bad_if_unparsed, C.reason_bad_number(col.name)))
+        if col.non_negative:
+            out.append((f"{typed} < 0", C.reason_negative(col.name)))
+    elif col.type == C.CURRENCY:
+        out.append((bad_if_unparsed, C.REASON_UNKNOWN_CURRENCY))
+    elif col.type in (C.BOOLEAN, C.ENUM, C.JSON):
+        out.append((bad_if_unparsed, C.reason_invalid(col.name)))
+    return out
+
+
+# Masks PII in quarantined record text: values of email/ip keys, then any bare e-mail or IPv4 address.
+_REDACT_SQL = (
+    "regexp_replace(regexp_replace(regexp_replace({x}, "
+    '\'("(email|ip)"\\s*:\\s*)"[^"]*"\', \'\\1"<redacted>"\', \'gi\'), '
+    "'[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{{2,}}', '<redacted-email>', 'g'), "
+    "'\\b[0-9]{{1,3}}(\\.[0-9]{{1,3}}){{3}}\\b', '<redacted-ip>', 'g')"
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading one file into _ns_src (all VARCHAR)
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    for t in ("_ns_lines", "_ns_csv", "_ns_src", "_ns_rows", "_ns_rej", "_ns_rej_scans"):
+        con.execute(f"drop table if exists temp.{t}")
+
+
+# One row per rejected line: (line, reason, text). Invalid encoding wins over other structural errors.
+_REJECTED_LINES = f"""
+    select line,
+           case when bool_or(error_type = 'INVALID ENCODING') then {_lit(C.REASON_ENCODING)}
+                else {_lit(C.REASON_MALFORMED)} end as reason,
+           any_value(csv_line) as text
+    from _ns_rej
+    group by line
+"""
+
+
+def _reader_opts() -> str:
+    return (
+        "ignore_errors = true, store_rejects = true, rejects_table = '_ns_rej', rejects_scan = '_ns_rej_scans', "
+        f"max_line_size = {_MAX_LINE_BYTES}"
+    )
+
+
+def _numbered(con: duckdb.DuckDBPyConnection, table: str, header_lines: int) -> str:
+    """SQL giving (rn, *) for the good rows of `table`, numbered by their position among all records.
+
+    DuckDB drops rejected lines from the result; their line numbers are in _ns_rej. Good rows keep file order
+    (rowid of the temp table), so the k-th good row sits on the k-th record number that was not rejected.
+    """
+    n_rej = con.execute("select count(distinct line) from _ns_rej").fetchone()[0]
+    if n_rej == 0:
+        return f"select rowid + 1 as rn, * from {table}"
+    total = con.execute(f"select count(*) from {table}").fetchone()[0] + n_rej
+    return f"""
+        select slots.rn, t.*
+        from (select rowid as rid, * from {table}) as t
+        join (
+            select n as rn, row_number() over (order by n) - 1 as rid
+            from range(1, {total} + 1) as r(n)
+            where n not in (select line - {header_lines} from _ns_rej)
+        ) as slots on slots.rid = t.rid
+    """
+
+
+def _reject_rows(header_lines: int, names: list[str]) -> str:
+    nulls = ", ".join(f"null as {_q(n)}" for n in names)
+    return f"""
+        select line - {header_lines} as row_number, reason as pre_reason, text as raw_text,
+               {nulls}{", " if nulls else ""}null::json as extra
+        from ({_REJECTED_LINES})
+    """
+
+
+def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
+    cols = C.CONTRACT[kind]
+    con.execute(
+        f"""create temp table _ns_lines as
+        select line from read_csv({_lit(str(path))}, columns = {{'line': 'varchar'}}, header = false,
+            delim = {_lit(_FIELD_SEP)}, quote = '', escape = '', auto_detect = false, {_reader_opts()})"""
+    )
+    numbered = _numbered(con, "_ns_lines", 0)
+    # Strip a byte-order mark on the first line; blank lines are not records.
+    con.execute(
+        f"""create or replace temp table _ns_lines as
+        select rn, case when rn = 1 then ltrim(line, chr(65279)) else line end as line
+        from ({numbered}) where line is not null and trim(line) <> ''"""
+    )
+    object_ok = "(json_valid(line) and starts_with(ltrim(line), '{'))"
+    keys = [
+        r[0]
+        for r in con.execute(
+            f"select distinct unnest(json_keys(line)) from _ns_lines where {object_ok} order by 1"
+        ).fetchall()
+    ]
+    known = {c.name for c in cols}
+    n_lines = con.execute("select count(*) from _ns_lines").fetchone()[0]
+    n_objects = con.execute(f"select count(*) from _ns_lines where {object_ok}").fetchone()[0]
+    if n_lines and not n_objects:
+        raise LoadFileError(f"{path}: not JSON Lines: none of its {n_lines:,} lines is a JSON object")
+    present = {k.lower() for k in keys}
+    required = [c.name for c in cols if c.required]
+    if n_objects and not present & set(required):
+        raise LoadFileError(
+            f"{path}: does not look like {kind} data: none of {', '.join(required)} appears in any record"
+            f" (keys found: {', '.join(sorted(keys)[:12])}); check --kind or the file name"
+        )
+    idx = {k: i + 1 for i, k in enumerate(keys)}
+    paths_sql = "[" + ", ".join(_lit('$."' + k.replace('"', '\\"') + '"') for k in keys) + "]"
+    select_cols = []
+    for c in cols:
+        variants = [k for k in keys if k.lower() == c.name]
+        if not variants:
+            select_cols.append(f"null::varchar as {_q(c.name)}")
+        else:
+            parts = ", ".join(_clean(f"v[{idx[k]}]") for k in variants)
+            expr = parts if len(variants) == 1 else f"coalesce({parts})"
+            select_cols.append(f"{expr} as {_q(c.name)}")
+    unknown = [k for k in keys if k.lower() not in known]
+    if unknown:
+        upaths = "[" + ", ".join(_lit('$."' + k.replace('"', '\\"') + '"') for k in unknown) + "]"
+        obj = ", ".join(f"{_lit(k)}, u[{i + 1}]" for i, k in enumerate(unknown))
+        extra = f"case when list_count(u) > 0 then json_object({obj}) end"
+        extract_u = f", case when {object_ok} then json_extract(line, {upaths}) end as u"
+    else:
+        extra, extract_u = "null::json", ""
+    extract_v = f"case when {object_ok} then json_extract_string(line, {paths_sql}) end" if keys else "null"
+    con.execute(
+        f"""create temp table _ns_src as
+        select rn as row_number,
+               case when not {object_ok} then {_lit(C.REASON_MALFORMED)} end as pre_reason,
+               line as raw_text,
+               {", ".join(select_cols)},
+               {extra} as extra
+        from (select rn, line, {extract_v} as v{extract_u} from _ns_lines)
+        union all
+        {_reject_rows(0, [c.name for c in cols])}"""
+    )
+
+
+def _stage_table(
+    con: duckdb.DuckDBPyConnection, path: Path, kind: str, source_sql: str, header_lines: int, fmt: str
+) -> None:
+    """CSV and Parquet: columns by name (case-insensitive), everything cast to varchar."""
+    cols = C.CONTRACT[kind]
+    desc = con.execute(f"describe {source_sql}").fetchall()
+    names = [d[0] for d in desc if d[0] != "file_row_number"]
+    types = {d[0]: str(d[1]).upper() for d in desc}
+    by_lower: dict[str, list[str]] = {}
+    for n in names:
+        by_lower.setdefault(n.lower(), []).append(n)
+    missing = [c.name for c in cols if c.required and c.name not in by_lower]
+    if missing:
+        raise LoadFileError(
+            f"{path}: has no column {', '.join(missing)} (required for {kind}); columns found:"
+            f" {', '.join(names[:20])}; check --kind or the file name"
+        )
+
+    def as_text(n: str) -> str:
+        t = types.get(n, "")
+        if any(x in t for x in ("STRUCT", "MAP", "[]", "JSON", "UNION")):
+            return f"cast(to_json({_q(n)}) as varchar)"
+        return f"cast({_q(n)} as varchar)"
+
+    select_cols = []
+    for c in cols:
+        variants = by_lower.get(c.name, [])
+        if not variants:
+            select_cols.append(f"null::varchar as {_q(c.name)}")
+        else:
+            parts = ", ".join(_clean(as_text(n)) for n in variants)
+            expr = parts if len(variants) == 1 else f"coalesce({parts})"
+            select_cols.append(f"{expr} as {_q(c.name)}")
+    known = {c.name for c in cols}
+    unknown = [n for n in names if n.lower() not in known]
+    if unknown:
+        any_set = " or ".join(f"{_q(n)} is not null" for n in unknown)
+        obj = ", ".join(f"{_lit(n)}, {_q(n)}" for n in unknown)
+        extra = f"case when {any_set} then json_object({obj}) end"
+    else:
+        extra = "null::json"
+    if fmt == "parquet":
+        numbered = f"select file_row_number + 1 as rn, * from ({source_sql})"
+        rejects = ""
+    else:
+        con.execute(f"create temp table _ns_csv as {source_sql}")
+        numbered = _numbered(con, "_ns_csv", header_lines)
+        rejects = f"union all {_reject_rows(header_lines, [c.name for c in cols])}"
+    con.execute(
+        f"""create temp table _ns_src as
+        select rn as row_number, null::varchar as pre_reason, null::varchar as raw_text,
+               {", ".join(select_cols)}, {extra} as extra
+        from ({numbered})
+        {rejects}"""
+    )
+
+
+def _stage(con: duckdb.DuckDBPyConnection, cand: _Candidate, tmp_dir: Path) -> None:
+    _drop_temp(con)
+    path, kind = cand.path, cand.kind
+    assert kind is not None
+    if cand.fmt == "jsonl":
+        _stage_jsonl(con, path, kind)
+    elif cand.fmt == "csv":
+        src = f"""select * from read_csv({_lit(str(path))}, all_varchar = true, header = true, delim = ',',
+            quote = '"', escape = '"', {_reader_opts()})"""
+        _stage_table(con, path, kind, src, 1, "csv")
+    elif cand.fmt == "parquet":
+        if cand.gz:
+            # read_parquet cannot read gzip: unpack to the warehouse's temp directory first.
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            unpacked = tmp_dir / (path.name[:-3] or "file.parquet")
+            with gzip.open(path, "rb") as src_fh, unpacked.open("wb") as dst_fh:
+                shutil.copyfileobj(src_fh, dst_fh, 8 * 1024 * 1024)
+            path = unpacked
+        src = f"select * from read_parquet({_lit(str(path))}, file_row_number = true)"
+        _stage_table(con, path, kind, src, 0, "parquet")
+    else:
+        raise LoadFileError(f"{path}: unknown format")
+
+
+# --------------------------------------------------------------------------------------------------
+# Validate, de-duplicate, write
+
+
+def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: datetime) -> None:
+    cols = C.CONTRACT[kind]
+    loaded_at_sql = f"timestamp '{loaded_at:%Y-%m-%d %H:%M:%S.%f}'"
+    typed_select, conditions = [], []
+    for c in cols:
+        v = f"s.{_q(c.name)}"
+        if c.default is not None:
+            v = f"coalesce({v}, {_lit(c.default)})"
+        typed_select.append(f"{v} as {_q('v_' + c.name)}")
+        typed_select.append(f"{_typed_expr(c, v, salt)} as {_q(c.raw_name)}")
+    for c in cols:
+        for cond, reason in _checks(c, _q("v_" + c.name), _q(c.raw_name), loaded_at_sql):
+            conditions.append(f"when {cond} then {_lit(reason)}")
+    out_cols = [c.raw_name for c in cols]
+    key = C.DEDUP_KEY[kind]
+    if key is not None:
+        part = ", ".join(f"c.{_q(k)}" for k in key)
+        join_on = " and ".join(f"r.{_q(k)} = v.{_q(k)}" for k in key)
+    else:
+        part = ", ".join(f"c.{_q(k)}" for k in out_cols)
+        join_on = " and ".join(f"r.{_q(k)} is not distinct from v.{_q(k)}" for k in out_cols)
+    key_cols = ", ".join(f"r.{_q(k)}" for k in (key or out_cols))
+    exists_on = " and ".join(f"e.{_q(k)} is not distinct from c.{_q(k)}" for k in (key or out_cols))
+    con.execute(
+        f"""create temp table _ns_rows as
+        with typed as (
+            select s.row_number, s.pre_reason, s.extra, {", ".join(typed_select)}
+            from _ns_src as s
+        ),
+        checked as (
+            select *, case when pre_reason is not null then pre_reason {" ".join(conditions)} end as reason
+            from typed
+        ),
+        valid as (select * from checked where reason is null),
+        existing as (
+            -- keys of this file already in the raw table (semi join: the hash table is built on the file's rows)
+            select distinct {key_cols}
+            from raw.{kind} as r
+            semi join valid as v on {join_on}
+        ),
+        ranked as (
+            select c.*,
+                   row_number() over (partition by c.reason is null, {part} order by c.row_number) as dup_rank,
+                   e.{_q((key or out_cols)[0])} is not null as already_loaded
+            from checked as c
+            left join existing as e on {exists_on}
+        ),
+        final as (
+            select row_number, reason, extra, {", ".join(_q(k) for k in out_cols)},
+                   case when reason is not null then 'quarantine'
+                        when dup_rank > 1 or already_loaded then 'duplicate'
+                        else 'load' end as status
+            from ranked
+        )
+        select * from final"""
+    )
+
+
+def _raw_record_sql(kind: str) -> str:
+    cols = C.CONTRACT[kind]
+    obj = ", ".join(f"{_lit(c.name)}, s.{_q(c.name)}" for c in cols if c.type != C.PII)
+    # Structured rows: rebuild the record from its columns (PII left out; the hashes are in the columns).
+    rebuilt = f"cast(json_merge_patch(json_object({obj}), coalesce(s.extra, '{{}}'::json)) as varchar)"
+    return _REDACT_SQL.format(x=f"coalesce(s.raw_text, {rebuilt})")
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection, cand: _Candidate, load_id: str, loaded_at: datetime, checksum: str, size: int
+) -> tuple[int, int, int, int]:
+    kind = cand.kind
+    assert kind is not None
+    cols = [c.raw_name for c in C.CONTRACT[kind]]
+    col_list = ", ".join(_q(c) for c in cols)
+    counts = dict(con.execute("select status, count(*) from _ns_rows group by status").fetchall())
+    n_load, n_quar, n_dup = counts.get("load", 0), counts.get("quarantine", 0), counts.get("duplicate", 0)
+    n_read = con.execute("select count(*) from _ns_src").fetchone()[0]
+    params = [load_id, str(cand.path), loaded_at]
+    inserted = con.execute(
+        f"""insert into raw.{kind} ({col_list}, extra, load_id, source_file, row_number, loaded_at)
+        select {col_list}, extra, ?, ?, row_number, ? from _ns_rows where status = 'load' order by row_number""",
+        params,
+    ).fetchone()[0]
+    quarantined = con.execute(
+        f"""insert into raw.quarantine (load_id, kind, source_file, row_number, raw_record, reason, loaded_at)
+        select ?, {_lit(kind)}, ?, r.row_number, {_raw_record_sql(kind)}, r.reason, ?
+        from _ns_rows as r join _ns_src as s on s.row_number = r.row_number
+        where r.status = 'quarantine' order by r.row_number""",
+        [load_id, str(cand.path), loaded_at],
+    ).fetchone()[0]
+    if not (inserted == n_load and quarantined == n_quar and n_read == n_load + n_quar + n_dup):
+        raise RuntimeError(
+            f"row accounting does not add up: read {n_read}, loaded {inserted}/{n_load}, "
+            f"quarantined {quarantined}/{n_quar}, duplicates {n_dup}"
+        )
+    fmt = cand.fmt + (".gz" if cand.gz else "")
+    con.execute(
+        """insert into raw.load_manifest (load_id, source_file, kind, file_format, checksum, size_bytes,
+            rows_read, rows_loaded, rows_quarantined, duplicates_skipped, loaded_at)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [load_id, str(cand.path), kind, fmt, checksum, size, n_read, n_load, n_quar, n_dup, loaded_at],
+    )
+    return n_read, n_load, n_quar, n_dup
+
+
+def file_checksum(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(8 * 1024 * 1024):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candidate) -> FileResult:
+    """Load one landing file in one transaction. Never raises for a bad file: the result says what happened."""
+    started = time.perf_counter()
+    result = FileResult(str(cand.path), cand.kind, "loaded")
+    try:
+        checksum, size = file_checksum(cand.path)
+    except OSError as exc:
+        result.status, result.message = "error", f"{cand.path}: cannot read: {exc.strerror or exc}"
+        return result
+    prev = con.execute(
+        "select load_id, loaded_at from raw.load_manifest where checksum = ? order by loaded_at limit 1", [checksum]
+    ).fetchone()
+    if prev:
+        result.status = "skipped"
+        result.load_id = prev[0]
+        result.message = f"already loaded on {prev[1]:%Y-%m-%d %H:%M:%S} UTC as {prev[0]}"
+        return result
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    load_id = f"{cand.kind}-{loaded_at:%Y%m%dT%H%M%S%f}-{checksum[:8]}"
+    in_tx = False
+    try:
+        if size == 0:
+            # An empty file is a valid file with no records.
+            con.execute("create or replace temp table _ns_src as select 0::bigint as row_number where false")
+            con.execute("create or replace temp table _ns_rows as select 'load' as status where false")
+            con.begin()
+            in_tx = True
+            con.execute(
+                """insert into raw.load_manifest values (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)""",
+                [load_id, str(cand.path), cand.kind, cand.fmt + (".gz" if cand.gz else ""), checksum, loaded_at],
+            )
+            counts = (0, 0, 0, 0)
+        else:
+            _stage(con, cand, settings.warehouse_dir / ".duckdb_tmp" / "unpacked")
+            _validate(con, cand.kind, settings.pii_salt, loaded_at)
+            con.begin()
+            in_tx = True
+            counts = _write(con, cand, load_id, loaded_at, checksum, size)
+        _before_commit(cand)
+        con.commit()
+        in_tx = False
+    except (duckdb.Error, LoadFileError, RuntimeError, OSError, EOFError) as exc:
+        if in_tx:
+            con.rollback()
+        result.status = "error"
+        msg = str(exc) if isinstance(exc, LoadFileError) else f"{cand.path}: cannot load: {_error_text(exc)}"
+        result.message = f"{msg}. Nothing of this file was loaded."
+        return result
+    finally:
+        _drop_temp(con)
+        shutil.rmtree(settings.warehouse_dir / ".duckdb_tmp" / "unpacked", ignore_errors=True)
+        result.seconds = time.perf_counter() - started
+    result.rows_read, result.rows_loaded, result.rows_quarantined, result.duplicates_skipped = counts
+    result.load_id = load_id
+    result.message = "bad rows in raw.quarantine" if result.rows_quarantined else "ok"
+    return result
+
+
+def _before_commit(cand: _Candidate) -> None:
+    """Hook for tests that simulate a crash after the inserts and before the commit."""
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    con.execute("set TimeZone = 'UTC'")
+    tmp = settings.warehouse_dir / ".duckdb_tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    con.execute(f"set temp_directory = {_lit(str(tmp))}")
+    con.execute("set preserve_insertion_order = true")
+    ensure_raw_schema(con)
+
+
+def load_paths(
+    settings: Settings,
+    paths: list[str],
+    kind: str | None = None,
+    progress: bool = True,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> LoadReport:
+    """Load landing files, directories or globs into raw.*; one transaction per file, idempotent by checksum.
+
+    Errors in one file never stop the others; they are in `report.errors`. `on_file` is called after each file.
+    """
+    if kind is not None and kind not in KINDS:
+        report = LoadReport()
+        report.files.append(
+            FileResult(", ".join(paths), kind, "error", message=f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+        )
+        return report
+    early, candidates = resolve_paths(paths, kind)
+    report = LoadReport(files=list(early))
+    if not candidates:
+        return report
+    con = connect_warehouse(settings)
+    try:
+        _prepare(con, settings)
+        if progress:
+            with Progress(
+                TextColumn("[bold]load[/bold]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            ) as bar:
+                task = bar.add_task("", total=len(candidates))
+                for cand in candidates:
+                    bar.update(task, description=cand.path.name)
+                    res = load_file(con, settings, cand)
+                    report.files.append(res)
+                    if on_file:
+                        on_file(res)
+                    bar.advance(task)
+        else:
+            for cand in candidates:
+                res = load_file(con, settings, cand)
+                report.files.append(res)
+                if on_file:
+                    on_file(res)
+    finally:
+        con.close()
+    return report
+
+
+# --------------------------------------------------------------------------------------------------
+# What is in raw (for the demo and `northstar load`'s closing words)
+
+
+def raw_summary(con: duckdb.DuckDBPyConnection) -> Group:
+    """Rows per raw table, quarantined rows by kind and reason, and where the warehouse file is."""
+    ensure_raw_schema(con)
+    tables = Table(title="raw tables")
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    tables.add_column("files", justify="right")
+    for kind in (*KINDS, "quarantine"):
+        rows = con.execute(f"select count(*) from raw.{kind}").fetchone()[0]
+        files = con.execute(f"select count(distinct load_id) from raw.{kind}").fetchone()[0]
+        tables.add_row(f"raw.{kind}", f"{rows:,}", f"{files:,}")
+    m = con.execute(
+        """select count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0),
+                  coalesce(sum(rows_quarantined), 0), coalesce(sum(duplicates_skipped), 0)
+           from raw.load_manifest"""
+    ).fetchone()
+    tables.add_section()
+    tables.add_row("raw.load_manifest", f"{m[0]:,} files", "")
+    quarantine = Table(title="quarantined rows by reason")
+    quarantine.add_column("kind")
+    quarantine.add_column("reason")
+    quarantine.add_column("rows", justify="right")
+    for k, reason, n in con.execute(
+        "select kind, reason, count(*) from raw.quarantine group by all order by kind, count(*) desc, reason"
+    ).fetchall():
+        quarantine.add_row(k, reason, f"{n:,}")
+    path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    footer = Text(f"read {m[1]:,} = loaded {m[2]:,} + quarantined {m[3]:,} + duplicates {m[4]:,}\nwarehouse: {path}")
+    return Group(tables, quarantine, footer)
