@@ -390,7 +390,7 @@ def _numbered(con: duckdb.DuckDBPyConnection, table: str, header_lines: int) -> 
         return f"select rowid + 1 as rn, * from {table}"
     total = con.execute(f"select count(*) from {table}").fetchone()[0] + n_rej
     return f"""
-        select slots.rn, t.*
+        select slots.rn, t.* exclude (rid)
         from (select rowid as rid, * from {table}) as t
         join (
             select n as rn, row_number() over (order by n) - 1 as rid
@@ -403,7 +403,7 @@ def _numbered(con: duckdb.DuckDBPyConnection, table: str, header_lines: int) -> 
 def _reject_rows(header_lines: int, names: list[str]) -> str:
     nulls = ", ".join(f"null as {_q(n)}" for n in names)
     return f"""
-        select line - {header_lines} as row_number, reason as pre_reason, text as raw_text,
+        select cast(line as bigint) - {header_lines} as row_number, reason as pre_reason, text as raw_text,
                {nulls}{", " if nulls else ""}null::json as extra
         from ({_REJECTED_LINES})
     """
@@ -464,7 +464,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
     extract_v = f"case when {object_ok} then json_extract_string(line, {paths_sql}) end" if keys else "null"
     con.execute(
         f"""create temp table _ns_src as
-        select rn as row_number,
+        select cast(rn as bigint) as row_number,
                case when not {object_ok} then {_lit(C.REASON_MALFORMED)} end as pre_reason,
                line as raw_text,
                {", ".join(select_cols)},
@@ -525,7 +525,7 @@ def _stage_table(
         rejects = f"union all {_reject_rows(header_lines, [c.name for c in cols])}"
     con.execute(
         f"""create temp table _ns_src as
-        select rn as row_number, null::varchar as pre_reason, null::varchar as raw_text,
+        select cast(rn as bigint) as row_number, null::varchar as pre_reason, null::varchar as raw_text,
                {", ".join(select_cols)}, {extra} as extra
         from ({numbered})
         {rejects}"""
@@ -590,10 +590,10 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
             from _ns_src as s
         ),
         checked as (
-            select *, case when pre_reason is not null then pre_reason {" ".join(conditions)} end as reason
+            select *, case when pre_reason is not null then pre_reason {" ".join(conditions)} end as _ns_reason
             from typed
         ),
-        valid as (select * from checked where reason is null),
+        valid as (select * from checked where _ns_reason is null),
         existing as (
             -- keys of this file already in the raw table (semi join: the hash table is built on the file's rows)
             select distinct {key_cols}
@@ -602,16 +602,16 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
         ),
         ranked as (
             select c.*,
-                   row_number() over (partition by c.reason is null, {part} order by c.row_number) as dup_rank,
-                   e.{_q((key or out_cols)[0])} is not null as already_loaded
+                   row_number() over (partition by c._ns_reason is null, {part} order by c.row_number) as _ns_dup_rank,
+                   e.{_q((key or out_cols)[0])} is not null as _ns_already_loaded
             from checked as c
             left join existing as e on {exists_on}
         ),
         final as (
-            select row_number, reason, extra, {", ".join(_q(k) for k in out_cols)},
-                   case when reason is not null then 'quarantine'
-                        when dup_rank > 1 or already_loaded then 'duplicate'
-                        else 'load' end as status
+            select row_number, _ns_reason, extra, {", ".join(_q(k) for k in out_cols)},
+                   case when _ns_reason is not null then 'quarantine'
+                        when _ns_dup_rank > 1 or _ns_already_loaded then 'duplicate'
+                        else 'load' end as _ns_status
             from ranked
         )
         select * from final"""
@@ -633,20 +633,20 @@ def _write(
     assert kind is not None
     cols = [c.raw_name for c in C.CONTRACT[kind]]
     col_list = ", ".join(_q(c) for c in cols)
-    counts = dict(con.execute("select status, count(*) from _ns_rows group by status").fetchall())
+    counts = dict(con.execute("select _ns_status, count(*) from _ns_rows group by _ns_status").fetchall())
     n_load, n_quar, n_dup = counts.get("load", 0), counts.get("quarantine", 0), counts.get("duplicate", 0)
     n_read = con.execute("select count(*) from _ns_src").fetchone()[0]
     params = [load_id, str(cand.path), loaded_at]
     inserted = con.execute(
         f"""insert into raw.{kind} ({col_list}, extra, load_id, source_file, row_number, loaded_at)
-        select {col_list}, extra, ?, ?, row_number, ? from _ns_rows where status = 'load' order by row_number""",
+        select {col_list}, extra, ?, ?, row_number, ? from _ns_rows where _ns_status = 'load' order by row_number""",
         params,
     ).fetchone()[0]
     quarantined = con.execute(
         f"""insert into raw.quarantine (load_id, kind, source_file, row_number, raw_record, reason, loaded_at)
-        select ?, {_lit(kind)}, ?, r.row_number, {_raw_record_sql(kind)}, r.reason, ?
+        select ?, {_lit(kind)}, ?, r.row_number, {_raw_record_sql(kind)}, r._ns_reason, ?
         from _ns_rows as r join _ns_src as s on s.row_number = r.row_number
-        where r.status = 'quarantine' order by r.row_number""",
+        where r._ns_status = 'quarantine' order by r.row_number""",
         [load_id, str(cand.path), loaded_at],
     ).fetchone()[0]
     if not (inserted == n_load and quarantined == n_quar and n_read == n_load + n_quar + n_dup):
@@ -703,7 +703,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candida
         if size == 0:
             # An empty file is a valid file with no records.
             con.execute("create or replace temp table _ns_src as select 0::bigint as row_number where false")
-            con.execute("create or replace temp table _ns_rows as select 'load' as status where false")
+            con.execute("create or replace temp table _ns_rows as select 'load' as _ns_status where false")
             con.begin()
             in_tx = True
             con.execute(
