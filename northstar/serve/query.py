@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -219,9 +220,11 @@ def print_kpis(
     m = lambda v: fmt.money(v, currency)  # noqa: E731
     m2 = lambda v: fmt.money(v, currency, 2)  # noqa: E731
     if by == "channel":
-        table = Table(title=f"KPIs by channel, {label} ({currency})", title_justify="left")
-        heads = ["channel", "spend", "sessions", "conv. rate", "conversions", "CPA", "orders", "revenue", "ROAS"]
-        heads += [f"conv. ({model})", f"revenue ({model})"]
+        table = Table(
+            title=f"KPIs by channel, {label} ({currency})", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1)
+        )
+        heads = ["channel", "spend", "sessions", "conv %", "conv", "CPA", "orders", "revenue", "ROAS"]
+        heads += ["attr. conv", "attr. revenue"]
         for i, h in enumerate(heads):
             table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
         for i, r in enumerate(rows):
@@ -242,14 +245,12 @@ def print_kpis(
                 end_section=i == len(rows) - 2,  # a line above the total
             )
         table.caption = (
-            "conversions, orders and revenue count in the session where they happen (last touch); "
-            f"the last two columns credit them with the {model} model"
+            "conv (macro conversions), orders and revenue count in the session where they happen (last touch); "
+            f"attr. = credited by the {model} attribution model"
         )
     else:
-        table = Table(title=f"KPIs by campaign, {label} ({currency})", title_justify="left")
-        for i, h in enumerate(
-            ["campaign", "channel", "spend", "conversions", "CPA", "target CPA", "ROAS", "ROI", "do", "why"]
-        ):
+        table = Table(title=f"KPIs by campaign, {label} ({currency})", title_justify="left", box=box.SIMPLE_HEAD)
+        for i, h in enumerate(["campaign", "channel", "spend", "conv", "CPA", "target", "ROAS", "ROI", "do", "why"]):
             # numbers never wrap; the reason takes what width is left
             table.add_column(h, justify="right" if 2 <= i <= 7 else "left", no_wrap=i < 9, ratio=1 if i == 9 else None)
         colours = {"scale": "green", "keep": "cyan", "fix": "yellow", "cut": "red"}

@@ -54,7 +54,8 @@ create or replace table marts.fct_sessions as
 select
     session_id, visitor_id, cast(started_at as timestamp) as started_at, cast(ended_at as timestamp) as ended_at,
     cast(session_date as date) as session_date, channel, source, medium, campaign, campaign_key, landing_page,
-    referrer, device_category, country, cast(page_views as bigint) as page_views, cast(events as bigint) as events,
+    cast(referrer as varchar) as referrer, device_category, country, cast(page_views as bigint) as page_views,
+    cast(events as bigint) as events,
     cast(duration_s as double) as duration_s, is_engaged, cast(macro_conversions as bigint) as macro_conversions,
     cast(micro_conversions as bigint) as micro_conversions, cast(leads as bigint) as leads,
     cast(goal_score as double) as goal_score, cast(orders as bigint) as orders, cast(revenue as double) as revenue,
@@ -108,43 +109,65 @@ from base;
 create or replace table marts.fct_campaign_performance as
 with monthly as (
     select
-        campaign_key, cast(date_trunc('month', date) as date) as month, any_value(channel) as channel,
-        sum(spend) as spend, cast(sum(impressions) as bigint) as impressions, cast(sum(clicks) as bigint) as clicks,
-        cast(sum(sessions) as bigint) as sessions, cast(sum(macro_conversions) as bigint) as macro_conversions,
-        cast(sum(leads) as bigint) as leads, cast(sum(orders) as bigint) as orders,
-        sum(revenue) as revenue, sum(gross_margin) as gross_margin,
-        cast(sum(converting_sessions) as bigint) as converting_sessions
-    from marts.fct_kpi_daily
+        k.campaign_key, cast(date_trunc('month', k.date) as date) as month, any_value(k.channel) as channel,
+        sum(k.spend) as spend, cast(sum(k.impressions) as bigint) as impressions,
+        cast(sum(k.clicks) as bigint) as clicks, cast(sum(k.sessions) as bigint) as sessions,
+        cast(sum(k.macro_conversions) as bigint) as macro_conversions, cast(sum(k.leads) as bigint) as leads,
+        cast(sum(k.orders) as bigint) as orders, sum(k.revenue) as revenue, sum(k.gross_margin) as gross_margin,
+        cast(sum(k.converting_sessions) as bigint) as converting_sessions
+    from marts.fct_kpi_daily as k
     group by all
+),
+judged as (
+    select
+        m.*, c.platform, c.campaign_name, c.is_paid,
+        cast(m.macro_conversions as double) as attributed_conversions,
+        m.revenue as attributed_revenue, m.gross_margin as attributed_gross_margin,
+        m.spend / nullif(m.macro_conversions, 0) as attributed_cpa,
+        cast(case when m.spend > 0 then 30 end as double) as target_cpa,
+        m.gross_margin / nullif(m.orders, 0) as break_even_cpa,
+        case
+            when m.spend = 0 then 'keep'
+            when m.month = date '2026-02-01' then 'fix'
+            else 'scale'
+        end as recommendation,
+        case
+            when m.spend = 0 then 'No spend: it costs nothing, keep it.'
+            when m.month = date '2026-02-01' then 'CPA $30.77 is above the target $30.00: conversion rate fell.'
+            else 'CPA $25.00 is below the target $30.00 and the break-even $40.00: add budget.'
+        end as recommendation_reason
+    from monthly as m
+    left join marts.dim_campaigns as c on c.campaign_key = m.campaign_key
 )
 select
-    campaign_key, month, channel, spend, impressions, clicks, sessions, macro_conversions, leads, orders,
-    revenue, gross_margin,
-    converting_sessions / nullif(sessions, 0) as conversion_rate,
+    campaign_key, month, channel, platform, campaign_name, is_paid, spend, impressions, clicks,
+    clicks / nullif(impressions, 0) as ctr, spend / nullif(clicks, 0) as cpc,
+    1000.0 * spend / nullif(impressions, 0) as cpm, sessions, macro_conversions, leads,
+    converting_sessions / nullif(sessions, 0) as conversion_rate, orders, revenue, gross_margin,
+    revenue / nullif(orders, 0) as aov, gross_margin / nullif(revenue, 0) as margin_rate,
     spend / nullif(macro_conversions, 0) as cpa, spend / nullif(leads, 0) as cpl,
     revenue / nullif(spend, 0) as roas, (gross_margin - spend) / nullif(spend, 0) as roi,
-    cast(macro_conversions as double) as attributed_conversions, revenue as attributed_revenue,
-    gross_margin as attributed_gross_margin,
-    cast(case when spend > 0 then 30 end as double) as target_cpa,
-    cast(40 as double) as break_even_cpa,
+    'last_non_direct' as attribution_model, attributed_conversions, attributed_revenue, attributed_gross_margin,
+    attributed_cpa, attributed_revenue / nullif(spend, 0) as attributed_roas,
+    (attributed_gross_margin - spend) / nullif(spend, 0) as attributed_roi,
+    attributed_conversions * 0.8 as attributed_conversions_first_touch,
+    attributed_conversions as attributed_conversions_last_touch,
+    attributed_conversions as attributed_conversions_last_non_direct,
+    attributed_conversions * 0.9 as attributed_conversions_linear,
+    attributed_conversions * 0.9 as attributed_conversions_position_based,
+    attributed_conversions * 0.95 as attributed_conversions_time_decay,
+    attributed_conversions * 0.8 as attributed_conversions_min,
+    attributed_conversions as attributed_conversions_max,
+    target_cpa, break_even_cpa,
     case when spend > 0 then (gross_margin - spend) / spend end as prr,
-    cast(case when spend > 0 then 0.15 end as double) as attribution_spread,
-    case
-        when spend = 0 then 'keep'
-        when month = date '2026-02-01' then 'fix'
-        else 'scale'
-    end as recommendation,
-    case
-        when spend = 0 then 'No spend: organic traffic, nothing to decide.'
-        when month = date '2026-02-01' then 'CPA above target in the last week: conversion rate fell.'
-        else 'CPA 25.00 below target 30.00 and ROI positive: add budget.'
-    end as recommendation_reason
-from monthly;
+    recommendation, recommendation_reason
+from judged;
 
 create or replace table marts.fct_kpi_scorecard as
 with monthly as (
     select
         cast(date_trunc('month', date) as date) as month,
+        count(distinct date) as days_with_data,
         sum(gross_margin) as gross_margin, sum(revenue) as revenue, sum(spend) as spend,
         sum(sessions) as sessions, sum(converting_sessions) as converting_sessions,
         sum(macro_conversions) as macro_conversions, sum(orders) as orders
@@ -152,39 +175,60 @@ with monthly as (
     group by 1
 ),
 kpis as (
-    select month, 'gross_margin' as kpi, gross_margin as actual, 12000.0 as target, true as is_north_star
+    select month, days_with_data, 'gross_margin' as kpi, gross_margin as actual, 12000 as target,
+        true as is_north_star, true as additive
     from monthly
     union all
-    select month, 'revenue', revenue, 15000.0, false from monthly
+    select month, days_with_data, 'revenue', revenue, 15000, false, true from monthly
     union all
-    select month, 'spend', spend, 3500.0, false from monthly
+    select month, days_with_data, 'spend', spend, 3500, false, true from monthly
     union all
-    select month, 'sessions', sessions, 10000.0, false from monthly
+    select month, days_with_data, 'sessions', sessions, 10000, false, true from monthly
     union all
-    select month, 'conversion_rate', converting_sessions / sessions, 0.02, false from monthly
+    select month, days_with_data, 'conversion_rate', converting_sessions / sessions, 0.02, false, false
+    from monthly
     union all
-    select month, 'cpa', spend / macro_conversions, 15.0, false from monthly
+    select month, days_with_data, 'cpa', spend / macro_conversions, 15, false, false from monthly
     union all
-    select month, 'roas', revenue / spend, 4.0, false from monthly
+    select month, days_with_data, 'roas', revenue / spend, 4, false, false from monthly
     union all
-    select month, 'aov', revenue / orders, 90.0, false from monthly
+    select month, days_with_data, 'aov', revenue / orders, 90, false, false from monthly
+    union all
+    select month, days_with_data, 'clv', null, null, false, false from monthly
+),
+pro_rated as (
+    select
+        *,
+        case when kpi in ('cpa', 'spend') then 'lower_is_better' else 'higher_is_better' end as direction,
+        day(last_day(month)) as days_in_month,
+        case when additive then target * days_with_data / day(last_day(month)) else target end as target_to_date
+    from kpis
 )
 select
-    month, kpi, 'all' as scope, '' as scope_value, cast(actual as double) as actual, cast(target as double) as target,
-    case when kpi = 'cpa' then target / actual else actual / target end as attainment,
-    case when kpi = 'cpa' then actual <= target else actual >= target end as on_track,
-    is_north_star
-from kpis;
+    month, kpi, 'all' as scope, 'all' as scope_value, cast(actual as double) as actual,
+    cast(target as double) as target, cast(target_to_date as double) as target_to_date,
+    cast(case when direction = 'lower_is_better' then target_to_date / actual else actual / target_to_date end
+        as double) as attainment,
+    case when direction = 'lower_is_better' then actual <= target_to_date else actual >= target_to_date end
+        as on_track,
+    is_north_star, direction, cast(days_with_data as bigint) as days_with_data,
+    cast(days_in_month as bigint) as days_in_month,
+    case when kpi in ('revenue', 'gross_margin', 'cpa', 'roas') then 'last_non_direct' end as attribution_model
+from pro_rated;
 
 create or replace table marts.fct_kpi_alerts as
 select
-    cast(alert_date as date) as alert_date, kpi, scope, scope_value, cast(actual as double) as actual,
-    cast(baseline as double) as baseline, cast((actual - baseline) / baseline as double) as change,
-    cast(p_value as double) as p_value, severity, suspected_step
+    cast(alert_date as date) as alert_date, kpi, scope, scope_value, cast(7 as bigint) as window_days,
+    cast(actual as double) as actual, cast(baseline as double) as baseline,
+    cast(actual / baseline - 1 as double) as change, cast(-5.2 as double) as z_score,
+    cast(p_value as double) as significance, severity,
+    case when actual < baseline then 'down' else 'up' end as direction,
+    cast(suspected_step as varchar) as suspected_step
 from (values
-    ('{last}', 'conversion_rate', 'channel', 'Paid Search', 0.005, 0.02, 0.0001, 'high',
+    ('{last}', 'conversion_rate', 'channel', 'Paid Search', 0.005, 0.02, 0.0001, 'critical',
      'add_to_cart → checkout'),
-    ('{last}', 'cpa', 'channel', 'Paid Search', 100.0, 25.0, 0.0001, 'high', null)
+    ('{last}', 'conversion_rate', 'all', 'all', 0.0143, 0.02, 0.001, 'warning', 'add_to_cart → checkout'),
+    ('2026-02-10', 'sessions', 'all', 'all', 2800.0, 2100.0, 0.0001, 'warning', null)
 ) as t(alert_date, kpi, scope, scope_value, actual, baseline, p_value, severity, suspected_step);
 
 create or replace table marts.fct_funnel_daily as
