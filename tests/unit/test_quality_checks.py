@@ -1,0 +1,97 @@
+"""run_checks on a tiny hand-made warehouse: the custom SQL expectations of the raw suites, by hand.
+
+Ten days 2026-01-01..10 with 24 events a day, one an hour (00:00..23:00 UTC). The trailing median is 24, so
+a day with 12 events is exactly at the 50 % limit (passes) and 11 fails; freshness fails when the last
+event is more than 6 hours before midnight.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from northstar.config import Settings
+from northstar.ingest.schema import ensure_raw_schema
+from northstar.quality.check import available_suites, load_checkpoint, load_suite_file, run_checks
+
+pytest.importorskip("great_expectations")
+
+
+def _warehouse(tmp_path: Path, last_day_hours: int = 24, quarantined: int = 0) -> Settings:
+    settings = Settings(warehouse_dir=tmp_path / "wh", landing_dir=tmp_path / "landing")
+    settings.warehouse_dir.mkdir(parents=True)
+    con = duckdb.connect(str(settings.warehouse_path))
+    ensure_raw_schema(con)
+    con.execute(
+        """insert into raw.events (event_id, occurred_at, anonymous_id, event_name, consent_analytics,
+                                   load_id, source_file, row_number, loaded_at)
+        select 'e' || d || '-' || h, timestamp '2026-01-01' + d * interval 1 day + h * interval 1 hour, 'a',
+               'page_view', true, 'l' || d, 'events_2026-01-' || lpad(cast(d + 1 as varchar), 2, '0') || '.jsonl',
+               h + 1, now()
+        from range(0, 10) as days(d), range(0, 24) as hours(h)
+        where d < 9 or h < ?""",
+        [last_day_hours],
+    )
+    con.execute(
+        """insert into raw.load_manifest
+        select 'l' || d, 'events_2026-01-' || lpad(cast(d + 1 as varchar), 2, '0') || '.jsonl', 'events', 'jsonl',
+               'sum' || d, 100, n + q, n, q, 0, now()
+        from (select d, case when d = 9 then ? else 24 end as n, case when d = 9 then ? else 0 end as q
+              from range(0, 10) as t(d))""",
+        [last_day_hours, quarantined],
+    )
+    con.close()
+    return settings
+
+
+def _failed(report) -> set[str]:
+    return {f.target.split(":")[0] for f in report.failures}
+
+
+def test_suite_files_are_gx_suites_and_the_checkpoint_names_them() -> None:
+    names = available_suites()
+    assert "raw_events" in names and "marts_fct_attributed_conversions" in names
+    for name in load_checkpoint("daily"):
+        data = load_suite_file(name)
+        assert data["expectations"], name
+        assert all(e["severity"] in ("critical", "warning") for e in data["expectations"]), name
+
+
+def test_a_normal_day_passes(tmp_path: Path) -> None:
+    settings = _warehouse(tmp_path)
+    report = run_checks(settings, suites=["raw_events", "raw_load_manifest"], partition_date=date(2026, 1, 10))
+    assert report.success, report.failure_text()
+    assert report.run_date == date(2026, 1, 10)
+    assert (report.results_dir / "raw_events.json").exists()
+    assert (settings.quality_dir / "data_docs" / "index.html").exists()
+
+
+def test_half_the_events_missing_fails_volume(tmp_path: Path) -> None:
+    settings = _warehouse(tmp_path, last_day_hours=11)  # 11 < 0.5 * 24; last event 10:00 also fails freshness
+    report = run_checks(settings, suites=["raw_events"])  # default day: the latest event day
+    assert report.run_date == date(2026, 1, 10)
+    assert not report.success
+    assert _failed(report) == {"volume", "freshness"}
+
+
+def test_twelve_of_twenty_four_is_exactly_the_volume_limit(tmp_path: Path) -> None:
+    settings = _warehouse(tmp_path, last_day_hours=12)
+    report = run_checks(settings, suites=["raw_events"], partition_date=date(2026, 1, 10))
+    assert _failed(report) == {"freshness"}  # volume 12 >= 12 passes; last event 11:00 is 13 h before midnight
+
+
+def test_quarantine_share_above_five_percent_fails(tmp_path: Path) -> None:
+    # day 10: 24 loaded + 2 quarantined -> 2 / 26 = 7.7 % > 5 %; 1 / 25 = 4 % passes
+    bad = run_checks(_warehouse(tmp_path / "bad", quarantined=2), suites=["raw_load_manifest"])
+    assert _failed(bad) == {"quarantine share"}
+    good = run_checks(_warehouse(tmp_path / "good", quarantined=1), suites=["raw_load_manifest"])
+    assert good.success, good.failure_text()
+
+
+def test_a_missing_table_is_a_blocking_failure_with_the_fix(tmp_path: Path) -> None:
+    report = run_checks(_warehouse(tmp_path), suites=["marts_fct_kpi_daily"])
+    assert not report.success
+    assert "northstar build" in report.failures[0].observed
