@@ -1,0 +1,76 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='session_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        post_hook=["{% if is_incremental() %}delete from {{ this }} where session_id not in
+                    (select session_id from {{ ref('int_sessions_aggregated') }}){% endif %}"],
+    )
+}}
+-- Goal conversions: every_event goals convert on each matching event; once_per_session goals on the first
+-- matching event of a session. Session-level goals (duration, page views) match once per session, so both
+-- counting modes give one conversion. conversion_id = md5(goal_id | event_id) for every_event goals and
+-- md5(goal_id | session_id) for once_per_session goals.
+-- Incremental: conversions of the sessions rebuilt since the last run are replaced (delete+insert on session_id).
+with
+
+matches as (
+    select * from {{ ref('int_events_matched') }}
+    where rule_kind = 'goal'
+    {% if is_incremental() %}
+        and session_id in (
+            select session_id from {{ ref('int_sessions_aggregated') }}
+            where _batch_at > (select coalesce(max(_batch_at), cast('1900-01-01' as timestamp)) from {{ this }})
+        )
+    {% endif %}
+),
+
+goals as (
+    select * from {{ ref('conversion_goals') }}
+),
+
+events as (
+    select * from {{ ref('int_events_sessionized') }}
+),
+
+sessions as (
+    select * from {{ ref('int_sessions_aggregated') }}
+),
+
+counted as (
+    select
+        matches.rule_id as goal_id,
+        goals.counting,
+        matches.session_id,
+        matches.event_id,
+        matches.occurred_at_utc
+    from matches
+    inner join goals
+        on matches.rule_id = goals.goal_id
+    qualify goals.counting = 'every_event'
+        or row_number() over (
+            partition by matches.rule_id, matches.session_id order by matches.occurred_at_utc, matches.event_index
+        ) = 1
+),
+
+final as (
+    select
+        {{ dbt.hash("counted.goal_id || '|' || case when counted.counting = 'every_event' then counted.event_id
+                     else counted.session_id end") }} as conversion_id,
+        counted.goal_id,
+        counted.session_id,
+        counted.event_id,
+        counted.occurred_at_utc,
+        events.order_id,
+        events.revenue as event_revenue,
+        events.currency as event_currency,
+        sessions._batch_at
+    from counted
+    inner join events
+        on counted.event_id = events.event_id
+    inner join sessions
+        on counted.session_id = sessions.session_id
+)
+
+select * from final

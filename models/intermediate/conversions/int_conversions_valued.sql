@@ -1,0 +1,65 @@
+{{ config(materialized='view') }}
+-- Conversions with goal attributes and money in the reporting currency. Revenue comes from the orders feed
+-- (net of refunds); a purchase whose order is not in the feed falls back to the event's own revenue. When several
+-- conversions carry the same order_id (a double-fired purchase) only the first one carries the order.
+-- value = revenue for conversions with an order, else the goal's value.
+-- A view: a refund or a new fx rate re-values old conversions without reprocessing sessions.
+with
+
+conversions as (
+    select * from {{ ref('int_conversions_matched') }}
+),
+
+goals as (
+    select * from {{ ref('conversion_goals') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders_converted') }}
+),
+
+first_per_order as (
+    select
+        *,
+        case
+            when order_id is null then false
+            else row_number() over (
+                partition by order_id order by case when order_id is null then 1 else 0 end, occurred_at_utc,
+                conversion_id
+            ) = 1
+        end as carries_order
+    from conversions
+),
+
+final as (
+    select
+        first_per_order.conversion_id,
+        first_per_order.goal_id,
+        goals.goal_type,
+        goals.is_lead,
+        cast(goals.weight as double) as weight,
+        first_per_order.session_id,
+        first_per_order.event_id,
+        first_per_order.occurred_at_utc,
+        case when first_per_order.carries_order then first_per_order.order_id end as order_id,
+        case
+            when not first_per_order.carries_order then null
+            when orders.order_id is not null then orders.net_revenue
+            else {{ to_reporting_currency('first_per_order.event_revenue', 'fx') }}
+        end as revenue,
+        case when first_per_order.carries_order then orders.gross_margin end as gross_margin,
+        case
+            when not first_per_order.carries_order then false
+            when orders.order_id is not null then orders.is_completed
+            else true
+        end as is_order,
+        cast(goals.value as double) as goal_value
+    from first_per_order
+    inner join goals
+        on first_per_order.goal_id = goals.goal_id
+    left join orders
+        on first_per_order.order_id = orders.order_id
+    {{ fx_join('first_per_order.event_currency', to_reporting_date('first_per_order.occurred_at_utc'), 'fx') }}
+)
+
+select * from final

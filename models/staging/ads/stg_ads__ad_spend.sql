@@ -1,0 +1,32 @@
+-- One row per loaded spend row (restatements are resolved in int_spend_daily).
+with
+
+source as (
+    select * from {{ source('ads', 'ad_spend') }}
+),
+
+final as (
+    select
+        {{ dbt.hash("concat_ws('|', load_id, source_file, cast(row_number as varchar))") }} as spend_row_id,
+        date as spend_date,
+        lower(trim(platform)) as platform,
+        account_id,
+        campaign_id,
+        lower(trim(platform)) || ':' || campaign_id as campaign_key,
+        nullif(trim(campaign_name), '') as campaign_name,
+        coalesce(adset_name, '') as adset_name,
+        coalesce(ad_name, '') as ad_name,
+        lower(nullif(trim(utm_source), '')) as utm_source,
+        lower(nullif(trim(utm_medium), '')) as utm_medium,
+        lower(nullif(trim(utm_campaign), '')) as utm_campaign,
+        coalesce(impressions, 0) as impressions,
+        coalesce(clicks, 0) as clicks,
+        spend,
+        upper(trim(currency)) as currency,
+        load_id,
+        loaded_at,
+        row_number as source_row_number
+    from source
+)
+
+select * from final
