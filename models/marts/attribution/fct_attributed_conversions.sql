@@ -1,0 +1,148 @@
+{#-
+    Multi-touch attribution of macro conversions (MARTS.md "Attribution").
+    Touchpoints of a conversion: the converting session, plus the same visitor's earlier sessions that start
+    within var('attribution_lookback_days') before the conversion. Position 1 is the oldest touch, position n
+    the converting session. One row per (conversion, model, touch) with credit > 0; credits of a
+    (conversion, model) sum to 1 (tests/dbt/assert_attribution_credits_sum_to_one.sql).
+-#}
+
+with
+
+conversions as (
+    select * from {{ ref('fct_conversions') }}
+),
+
+sessions as (
+    select * from {{ ref('fct_sessions') }}
+),
+
+macro_conversions as (
+    select
+        conversions.conversion_id,
+        conversions.goal_id,
+        conversions.occurred_at,
+        conversions.conversion_date,
+        conversions.session_id,
+        conversions.visitor_id,
+        conversions.revenue,
+        conversions.gross_margin,
+        conversions.value,
+        converting_session.started_at as converting_session_started_at
+    from conversions
+    inner join sessions as converting_session
+        on conversions.session_id = converting_session.session_id
+    where conversions.goal_type = 'macro'
+),
+
+-- The converting session always counts (even without a visitor id, e.g. no analytics consent);
+-- earlier sessions of the same visitor count when they start inside the lookback window.
+touch_candidates as (
+    select
+        macro_conversions.*,
+        sessions.session_id as touch_session_id,
+        sessions.started_at as touch_started_at,
+        sessions.channel,
+        sessions.campaign_key,
+        true as is_converting_session
+    from macro_conversions
+    inner join sessions
+        on macro_conversions.session_id = sessions.session_id
+
+    union all
+
+    select
+        macro_conversions.*,
+        sessions.session_id as touch_session_id,
+        sessions.started_at as touch_started_at,
+        sessions.channel,
+        sessions.campaign_key,
+        false as is_converting_session
+    from macro_conversions
+    inner join sessions
+        on macro_conversions.visitor_id = sessions.visitor_id
+        and macro_conversions.session_id <> sessions.session_id
+        and sessions.started_at <= macro_conversions.converting_session_started_at
+        and sessions.started_at
+        >= {{ dbt.dateadd('day', -1 * var('attribution_lookback_days') | int, 'macro_conversions.occurred_at') }}
+),
+
+touches as (
+    select
+        *,
+        row_number() over (
+            partition by conversion_id
+            order by is_converting_session, touch_started_at, touch_session_id
+        ) as touch_position,
+        count(*) over (partition by conversion_id) as touches,
+        -- days between the session start and the conversion, for time decay (half-life 7 days)
+        greatest({{ dbt.datediff('touch_started_at', 'occurred_at', 'second') }}, 0) / 86400.0 as days_before_conversion
+    from touch_candidates
+),
+
+positioned as (
+    select
+        *,
+        coalesce(
+            max(case when channel <> 'Direct' then touch_position end) over (partition by conversion_id),
+            touches
+        ) as last_non_direct_position,
+        power(2.0, -days_before_conversion / 7.0) as decay_weight
+    from touches
+),
+
+credits as (
+    select
+        *,
+        case when touch_position = 1 then 1.0 else 0.0 end as credit_first_touch,
+        case when touch_position = touches then 1.0 else 0.0 end as credit_last_touch,
+        case when touch_position = last_non_direct_position then 1.0 else 0.0 end as credit_last_non_direct,
+        1.0 / touches as credit_linear,
+        case
+            when touches = 1 then 1.0
+            when touches = 2 then 0.5
+            when touch_position = 1 or touch_position = touches then 0.4
+            else 0.2 / (touches - 2)
+        end as credit_position_based,
+        decay_weight / sum(decay_weight) over (partition by conversion_id) as credit_time_decay
+    from positioned
+),
+
+unpivoted as (
+    select *, 'first_touch' as model, credit_first_touch as credit from credits
+    union all
+    select *, 'last_touch' as model, credit_last_touch as credit from credits
+    union all
+    select *, 'last_non_direct' as model, credit_last_non_direct as credit from credits
+    union all
+    select *, 'linear' as model, credit_linear as credit from credits
+    union all
+    select *, 'position_based' as model, credit_position_based as credit from credits
+    union all
+    select *, 'time_decay' as model, credit_time_decay as credit from credits
+),
+
+final as (
+    select
+        conversion_id,
+        model,
+        touch_session_id as session_id,
+        goal_id,
+        occurred_at,
+        conversion_date,
+        visitor_id,
+        touch_started_at as session_started_at,
+        cast(touch_position as bigint) as touch_position,
+        cast(touches as bigint) as touches,
+        is_converting_session,
+        channel,
+        campaign_key,
+        cast(credit as double) as credit,
+        cast(credit * coalesce(revenue, 0) as double) as attributed_revenue,
+        cast(credit * coalesce(gross_margin, 0) as double) as attributed_gross_margin,
+        -- the money a conversion is worth: its revenue when it has one, else the goal's value
+        cast(credit * coalesce(revenue, value, 0) as double) as attributed_value
+    from unpivoted
+    where credit > 0
+)
+
+select * from final

@@ -1,0 +1,112 @@
+{#-
+    Daily KPIs per channel and campaign (MARTS.md). Conversions, orders and revenue count on the day, channel
+    and campaign of the session in which they happen (last touch). Spend joins on (date, channel, campaign_key):
+    a spend day without sessions still appears (sessions 0), sessions without spend have spend 0.
+    Ratios divide with safe_divide: a zero denominator gives NULL.
+-#}
+
+with
+
+sessions as (
+    select * from {{ ref('fct_sessions') }}
+),
+
+spend as (
+    select * from {{ ref('int_spend_daily') }}
+),
+
+session_days as (
+    select
+        session_date as kpi_date,
+        channel,
+        campaign_key,
+        count(*) as sessions,
+        count(distinct visitor_id) as visitors,
+        count(case when is_engaged then 1 end) as engaged_sessions,
+        count(case when macro_conversions > 0 then 1 end) as converting_sessions,
+        count(case when micro_conversions > 0 then 1 end) as micro_converting_sessions,
+        sum(macro_conversions) as macro_conversions,
+        sum(micro_conversions) as micro_conversions,
+        sum(leads) as leads,
+        sum(goal_score) as goal_score,
+        sum(orders) as orders,
+        sum(revenue) as revenue,
+        sum(gross_margin) as gross_margin
+    from sessions
+    group by 1, 2, 3
+),
+
+spend_days as (
+    select
+        spend_date as kpi_date,
+        channel,
+        campaign_key,
+        sum(spend) as spend,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks
+    from spend
+    group by 1, 2, 3
+),
+
+joined as (
+    select
+        coalesce(session_days.kpi_date, spend_days.kpi_date) as kpi_date,
+        coalesce(session_days.channel, spend_days.channel) as channel,
+        coalesce(session_days.campaign_key, spend_days.campaign_key) as campaign_key,
+        coalesce(spend_days.spend, 0) as spend,
+        coalesce(spend_days.impressions, 0) as impressions,
+        coalesce(spend_days.clicks, 0) as clicks,
+        coalesce(session_days.sessions, 0) as sessions,
+        coalesce(session_days.visitors, 0) as visitors,
+        coalesce(session_days.engaged_sessions, 0) as engaged_sessions,
+        coalesce(session_days.converting_sessions, 0) as converting_sessions,
+        coalesce(session_days.micro_converting_sessions, 0) as micro_converting_sessions,
+        coalesce(session_days.macro_conversions, 0) as macro_conversions,
+        coalesce(session_days.micro_conversions, 0) as micro_conversions,
+        coalesce(session_days.leads, 0) as leads,
+        coalesce(session_days.goal_score, 0) as goal_score,
+        coalesce(session_days.orders, 0) as orders,
+        coalesce(session_days.revenue, 0) as revenue,
+        coalesce(session_days.gross_margin, 0) as gross_margin
+    from session_days
+    full outer join spend_days
+        on session_days.kpi_date = spend_days.kpi_date
+        and session_days.channel = spend_days.channel
+        and session_days.campaign_key = spend_days.campaign_key
+),
+
+final as (
+    select
+        cast(kpi_date as date) as date,
+        cast(channel as varchar) as channel,
+        cast(campaign_key as varchar) as campaign_key,
+        cast(spend as double) as spend,
+        cast(impressions as bigint) as impressions,
+        cast(clicks as bigint) as clicks,
+        cast({{ safe_divide('clicks', 'impressions') }} as double) as ctr,
+        cast({{ safe_divide('spend', 'clicks') }} as double) as cpc,
+        cast({{ safe_divide('1000.0 * spend', 'impressions') }} as double) as cpm,
+        cast(sessions as bigint) as sessions,
+        cast(visitors as bigint) as visitors,
+        cast(engaged_sessions as bigint) as engaged_sessions,
+        cast({{ safe_divide('engaged_sessions', 'sessions') }} as double) as engagement_rate,
+        cast(converting_sessions as bigint) as converting_sessions,
+        cast(micro_converting_sessions as bigint) as micro_converting_sessions,
+        cast(macro_conversions as bigint) as macro_conversions,
+        cast(micro_conversions as bigint) as micro_conversions,
+        cast(leads as bigint) as leads,
+        cast({{ safe_divide('converting_sessions', 'sessions') }} as double) as conversion_rate,
+        cast({{ safe_divide('micro_converting_sessions', 'sessions') }} as double) as micro_conversion_rate,
+        cast(goal_score as double) as goal_score,
+        cast(orders as bigint) as orders,
+        cast(revenue as double) as revenue,
+        cast(gross_margin as double) as gross_margin,
+        cast({{ safe_divide('revenue', 'orders') }} as double) as aov,
+        cast({{ safe_divide('spend', 'macro_conversions') }} as double) as cpa,
+        cast({{ safe_divide('spend', 'leads') }} as double) as cpl,
+        cast({{ safe_divide('revenue', 'spend') }} as double) as roas,
+        cast({{ safe_divide('gross_margin - spend', 'spend') }} as double) as roi
+    from joined
+)
+
+select * from final
