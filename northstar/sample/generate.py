@@ -592,7 +592,7 @@ class _Generator:
                     base[2 if rng.random() < 0.6 else 5] = None  # anonymous_id or event_name
                     extra.append((pos, base))
                 elif cat == "bad_timestamp":
-                    base[1] = rng.choice(("2026-02-30T25:61:00Z", "yesterday", "13/45/2026 10:00", ""))
+                    base[1] = rng.choice(("2026-02-30T25:61:00Z", "yesterday", "13/45/2026 10:00"))
                     extra.append((pos, base))
                 elif cat == "future_timestamp":
                     base[1] = _utc_iso(future_ms + rng.randint(0, DAY_MS))
@@ -859,13 +859,15 @@ def generate(
     """Write `days` daily landing files of every kind into out_dir plus incidents.json; deterministic per seed."""
     import time
 
+    from northstar.cli import UserError  # one clear line on the command line, no traceback
+
     if days < 1:
-        raise ValueError("--days must be at least 1")
+        raise UserError("--days must be at least 1")
     if visitors < 1:
-        raise ValueError("--visitors must be at least 1")
+        raise UserError("--visitors must be at least 1")
     fmt = (file_format or ("parquet" if visitors >= PARQUET_THRESHOLD else "jsonl")).lower()
     if fmt not in ("jsonl", "csv", "parquet"):
-        raise ValueError(f"--format {file_format!r} is not one of jsonl, csv, parquet")
+        raise UserError(f"--format {file_format!r} is not one of jsonl, csv, parquet")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

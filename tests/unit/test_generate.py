@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from northstar.cli import UserError
 from northstar.sample.generate import DIRTY_PLAN, Plan, generate
 
 START = date(2026, 1, 1)
@@ -227,5 +228,7 @@ def test_other_event_formats(tmp_path: Path, fmt: str) -> None:
 
 
 def test_bad_arguments_are_clear(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="--format"):
+    with pytest.raises(UserError, match="--format"):
         generate(tmp_path, days=1, visitors=10, file_format="xml", progress=False)
+    with pytest.raises(UserError, match="--days"):
+        generate(tmp_path, days=0, visitors=10, progress=False)
