@@ -1,0 +1,1 @@
+"""Dagster code location for northstar: `dagster dev -m orchestration.definitions` (see `make dagster`)."""

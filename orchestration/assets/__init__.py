@@ -1,0 +1,1 @@
+"""Assets by step: ingest (landing -> raw.*), dbt (staging -> marts), quality (GX asset checks), publish."""

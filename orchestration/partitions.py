@@ -1,0 +1,39 @@
+"""Daily partitions in the reporting timezone: one partition = one day of landing files."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+from northstar.config import load_settings
+
+# First day of data; the sample generator starts on 2026-01-01. Override for real deployments.
+PARTITIONS_START = os.environ.get("NORTHSTAR_PARTITIONS_START", "2026-01-01")
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=PARTITIONS_START, timezone=load_settings().reporting_timezone, end_offset=0
+)
+
+
+def partition_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[date]:
+    """The days a run covers: one for a daily run, several for a single-run backfill of a range."""
+    key_range = _partition_key_range(context)
+    if key_range is None:
+        return []
+    first, last = (datetime.strptime(k, "%Y-%m-%d").date() for k in (key_range.start, key_range.end))
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _partition_key_range(context) -> dg.PartitionKeyRange | None:
+    try:
+        return context.partition_key_range
+    except Exception:
+        pass
+    tags = context.run.tags if hasattr(context, "run") else {}
+    if "dagster/asset_partition_range_start" in tags:
+        return dg.PartitionKeyRange(tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"])
+    if "dagster/partition" in tags:
+        return dg.PartitionKeyRange(tags["dagster/partition"], tags["dagster/partition"])
+    return None
