@@ -61,8 +61,11 @@ batch as (
         cross join window_start
         left join key_cutoffs
             on keyed.session_key = key_cutoffs.session_key
-        where keyed.occurred_at_utc
-            >= least(coalesce(key_cutoffs.cutoff_utc, window_start.window_start_utc), window_start.window_start_utc)
+        -- An empty table (window_start NULL) means: process everything.
+        where window_start.window_start_utc is null
+            or keyed.occurred_at_utc >= least(
+                coalesce(key_cutoffs.cutoff_utc, window_start.window_start_utc), window_start.window_start_utc
+            )
     {% endif %}
 ),
 

@@ -21,7 +21,7 @@ events as (
     {% if is_incremental() %}
         where session_id in (
             select session_id from {{ ref('int_events_sessionized') }}
-            where _batch_at > (select max(_batch_at) from {{ this }})
+            where _batch_at > (select coalesce(max(_batch_at), cast('1900-01-01' as timestamp)) from {{ this }})
         )
     {% endif %}
 ),
