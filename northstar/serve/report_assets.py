@@ -1,0 +1,380 @@
+# ruff: noqa: E501
+"""The report's inline stylesheet and script (hand-written, no libraries): kept apart from the Python."""
+
+CSS = """
+:root { --ink:#0f172a; --ink2:#334155; --muted:#64748b; --line:#e2e8f0; --bg:#f8fafc; --card:#fff;
+  --accent:#4f46e5; --good:#15803d; --good-bg:#dcfce7; --bad:#b91c1c; --bad-bg:#fee2e2; --warn:#b45309;
+  --warn-bg:#fef3c7; --info:#0369a1; --info-bg:#e0f2fe; }
+* { box-sizing: border-box; }
+body { margin:0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--ink); background: var(--bg); }
+.wrap { max-width: 1280px; margin: 0 auto; padding: 0 24px; }
+header.top { background: linear-gradient(120deg, #0f172a, #1e1b4b 60%, #312e81); color: #e2e8f0;
+  padding: 18px 0 0; position: sticky; top: 0; z-index: 5; box-shadow: 0 2px 8px rgba(15,23,42,.25); }
+.brand { font-size: 20px; font-weight: 700; letter-spacing: .2px; color: #fff; }
+.logo { color: #facc15; }
+.muted-inv { color: #a5b4fc; font-weight: 500; }
+.meta { margin-top: 4px; color: #cbd5e1; font-size: 13px; }
+.meta b { color: #fff; }
+.meta code { color: #e0e7ff; background: rgba(255,255,255,.12); }
+nav { display: flex; gap: 4px; margin-top: 12px; overflow-x: auto; }
+nav a { color: #c7d2fe; text-decoration: none; padding: 8px 12px; border-radius: 8px 8px 0 0; font-weight: 500; }
+nav a:hover { background: rgba(255,255,255,.08); color: #fff; }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 20px 24px;
+  margin: 22px 0; box-shadow: 0 1px 2px rgba(15,23,42,.04); scroll-margin-top: 130px; }
+h2 { margin: 0 0 6px; font-size: 19px; }
+h3 { margin: 22px 0 4px; font-size: 16px; }
+.h-sub { color: var(--muted); font-weight: 500; font-size: 15px; margin-left: 6px; }
+.lede { color: var(--ink2); margin: 4px 0 14px; max-width: 980px; }
+.note { color: var(--muted); font-size: 12.5px; }
+.muted { color: var(--muted); }
+.small { font-size: 12px; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px;
+  background: #f1f5f9; padding: 1px 4px; border-radius: 4px; }
+.ns-grid { display: grid; grid-template-columns: minmax(320px, 1.1fr) 2fr; gap: 18px; align-items: stretch; }
+.ns-card { background: linear-gradient(135deg, #eef2ff, #f5f3ff); border: 1px solid #c7d2fe; border-radius: 12px;
+  padding: 18px 20px; }
+.ns-label { color: #4338ca; font-weight: 600; font-size: 13px; text-transform: uppercase; letter-spacing: .4px; }
+.ns-value { font-size: 44px; font-weight: 750; letter-spacing: -1px; margin: 6px 0 8px; }
+.ns-sub { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; color: var(--ink2); }
+.ns-foot { color: var(--muted); font-size: 12.5px; margin-top: 10px; }
+.tiles { display: grid; grid-template-columns: repeat(3, minmax(150px, 1fr)); gap: 12px; }
+.tile { border: 1px solid var(--line); border-radius: 12px; padding: 12px 14px; background: #fff; }
+.tile-label { color: var(--muted); font-size: 12.5px; font-weight: 600; text-transform: uppercase; letter-spacing: .3px; }
+.tile-value { font-size: 26px; font-weight: 700; margin: 2px 0 4px; }
+.tile-sub { display: flex; gap: 8px; align-items: center; font-size: 12.5px; margin-top: 2px; }
+.pill { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 600;
+  white-space: nowrap; }
+.pill-good { background: var(--good-bg); color: var(--good); }
+.pill-bad { background: var(--bad-bg); color: var(--bad); }
+.pill-warn { background: var(--warn-bg); color: var(--warn); }
+.pill-info { background: var(--info-bg); color: var(--info); }
+.pill-muted { background: #f1f5f9; color: var(--muted); }
+.delta { font-weight: 600; white-space: nowrap; }
+.delta.good, .good { color: var(--good); }
+.delta.bad, .bad { color: var(--bad); }
+.attain { position: relative; height: 8px; background: #e2e8f0; border-radius: 4px; margin: 10px 0 2px;
+  min-width: 90px; }
+td .attain { display: inline-block; width: 110px; margin: 0 8px 0 0; vertical-align: middle; }
+.attain-fill { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 4px; }
+.attain-good { background: #22c55e; }
+.attain-bad { background: #f87171; }
+.attain-target { position: absolute; top: -3px; bottom: -3px; width: 2px; background: var(--ink); }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase;
+  letter-spacing: .3px; border-bottom: 2px solid var(--line); padding: 8px 10px; white-space: nowrap; }
+td { border-bottom: 1px solid #f1f5f9; padding: 8px 10px; vertical-align: top; }
+tbody tr:hover { background: #f8fafc; }
+th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.wide { min-width: 300px; color: var(--ink2); }
+td .sub { color: var(--muted); font-size: 11.5px; font-weight: 400; white-space: nowrap; }
+td.text .sub { white-space: normal; }
+table.with-total tbody tr:last-child td { border-top: 2px solid var(--line); font-weight: 700; background: #f8fafc; }
+.star { color: #eab308; }
+.alert-text { color: var(--bad); }
+.controls { display: flex; flex-wrap: wrap; gap: 14px; align-items: center; margin: 8px 0 14px; }
+.controls label { color: var(--ink2); font-weight: 500; }
+select { font: inherit; padding: 5px 8px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; margin-left: 6px; }
+.seg { display: inline-flex; border: 1px solid #cbd5e1; border-radius: 8px; overflow: hidden; }
+.seg button { font: inherit; border: 0; background: #fff; padding: 5px 12px; cursor: pointer; color: var(--ink2); }
+.seg button + button { border-left: 1px solid #cbd5e1; }
+.seg button.on { background: var(--accent); color: #fff; }
+.funnel-chart { display: grid; gap: 8px; }
+.f-row { display: grid; grid-template-columns: 170px 1fr 330px; gap: 14px; align-items: center; }
+.f-name { font-weight: 600; text-align: right; }
+.f-track { background: #f1f5f9; border-radius: 6px; height: 30px; position: relative; }
+.f-bar { background: linear-gradient(90deg, #6366f1, #818cf8); height: 100%; border-radius: 6px; min-width: 2px; }
+.f-count { position: absolute; left: 10px; top: 6px; font-weight: 700; color: #fff; text-shadow: 0 0 3px rgba(0,0,0,.35); }
+.f-count.outside { color: var(--ink); text-shadow: none; }
+.f-stats { font-size: 12.5px; color: var(--ink2); }
+.f-drop { color: var(--bad); font-weight: 600; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 14px; }
+figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 12px; padding: 10px 12px 6px; }
+figure.chart figcaption { font-weight: 600; display: flex; justify-content: space-between; }
+figure.chart figcaption .last { color: var(--muted); font-weight: 500; }
+.chart svg { display: block; width: 100%; height: auto; }
+svg .grid { stroke: #e2e8f0; stroke-width: 1; }
+svg .axis { fill: #64748b; font-size: 11px; }
+svg .label { fill: #0f172a; font-size: 12.5px; }
+svg .range { stroke: #cbd5e1; stroke-width: 6; stroke-linecap: round; }
+svg .daily { fill: none; stroke: #a5b4fc; stroke-width: 1.2; }
+svg .avg { fill: none; stroke: #4338ca; stroke-width: 2.2; }
+svg .alert-dot { stroke: #fff; stroke-width: 1.5; }
+.legend { color: var(--muted); font-size: 12.5px; display: inline-flex; gap: 6px 14px; align-items: center; flex-wrap: wrap; }
+.legend i { display: inline-block; width: 16px; height: 3px; vertical-align: middle; margin-right: 4px; }
+.lg-daily { background: #a5b4fc; } .lg-avg { background: #4338ca; }
+.legend i.lg-alert { width: 10px; height: 10px; border-radius: 50%; background: #dc2626; }
+.legend.models { margin: 6px 0 4px; }
+.lg-model i { width: 10px; height: 10px; border-radius: 50%; }
+span.chosen { font-weight: 700; color: var(--accent); }
+.dotplot { margin: 6px 0 14px; }
+dl.defs { display: grid; grid-template-columns: 230px 1fr; gap: 6px 18px; margin: 8px 0 16px; }
+dl.defs dt { font-weight: 600; }
+dl.defs dd { margin: 0; color: var(--ink2); }
+.foot { color: var(--muted); font-size: 12px; padding-bottom: 30px; }
+@media (max-width: 900px) { .ns-grid { grid-template-columns: 1fr; } .tiles { grid-template-columns: repeat(2, 1fr); }
+  .f-row { grid-template-columns: 110px 1fr; } .f-stats { grid-column: 2; } dl.defs { grid-template-columns: 1fr; } }
+@media print { header.top { position: static; } section { break-inside: avoid; } }
+"""
+
+JS = r"""
+(function () {
+  "use strict";
+  var D = JSON.parse(document.getElementById("report-data").textContent);
+  var CUR = D.currency || "USD";
+  function money(v, digits) {
+    if (v === null || v === undefined || !isFinite(v)) return "–";
+    try {
+      return new Intl.NumberFormat("en-US", { style: "currency", currency: CUR,
+        maximumFractionDigits: digits || 0, minimumFractionDigits: digits || 0 }).format(v);
+    } catch (err) { return v.toFixed(digits || 0) + " " + CUR; }
+  }
+  function compact(v) {
+    if (v === null || !isFinite(v)) return "–";
+    var a = Math.abs(v), s = "";
+    if (a >= 1e6) { v = v / 1e6; s = "M"; } else if (a >= 1e3) { v = v / 1e3; s = "k"; }
+    return (Math.abs(v) < 100 && s ? v.toFixed(1) : Math.round(v).toLocaleString("en-US")) + s;
+  }
+  function pct(v, d) { return (v === null || !isFinite(v)) ? "–" : (v * 100).toFixed(d === undefined ? 1 : d) + "%"; }
+  function fmtKpi(kpi, v, short) {
+    var kind = D.kpiKinds[kpi];
+    if (kind === "money") return short ? (CUR === "USD" ? "$" : "") + compact(v) : money(v, 0);
+    if (kind === "money2") return money(v, 2);
+    if (kind === "pct") return pct(v, 2);
+    if (kind === "ratio") return (v === null || !isFinite(v)) ? "–" : v.toFixed(2) + "×";
+    return short ? compact(v) : (v === null || !isFinite(v) ? "–" : Math.round(v).toLocaleString("en-US"));
+  }
+  function div(a, b) { return (b === 0 || b === null || b === undefined) ? null : a / b; }
+  function el(tag, attrs, text) {
+    var n = document.createElement(tag);
+    for (var k in attrs || {}) n.setAttribute(k, attrs[k]);
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+  var SVG = "http://www.w3.org/2000/svg";
+  function s(tag, attrs, text) {
+    var n = document.createElementNS(SVG, tag);
+    for (var k in attrs || {}) n.setAttribute(k, attrs[k]);
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+  function uniq(arr) { var seen = {}, out = []; arr.forEach(function (x) { if (!seen[x]) { seen[x] = 1; out.push(x); } }); return out; }
+  function fillSelect(sel, values, labels, chosen) {
+    sel.innerHTML = "";
+    values.forEach(function (v, i) { var o = el("option", { value: v }, labels[i]); if (v === chosen) o.selected = true; sel.appendChild(o); });
+  }
+
+  // ---------------------------------------------------------------- funnel
+  function initFunnel() {
+    var F = D.funnel;
+    if (!F || !F.rows || !F.rows.length) return;
+    var rows = F.rows.map(function (r) { return { month: r[0], funnel: r[1], order: r[2], stage: r[3], channel: r[4], closed: r[5] || 0, open: r[6] || 0 }; });
+    // The funnel with the most sessions at its last stage first (the one that makes the money).
+    var lastStage = {};
+    rows.forEach(function (r) {
+      var cur = lastStage[r.funnel];
+      if (!cur || r.order > cur.order) lastStage[r.funnel] = cur = { order: r.order, n: 0 };
+      if (r.order === cur.order) cur.n += r.closed;
+    });
+    var funnels = uniq(rows.map(function (r) { return r.funnel; }));
+    funnels.sort(function (a, b) { return lastStage[b].n - lastStage[a].n || (a < b ? -1 : 1); });
+    var months = uniq(rows.map(function (r) { return r.month; })).sort();
+    var channels = uniq(rows.map(function (r) { return r.channel; })).sort();
+    var state = { funnel: funnels[0], channel: "", month: months.indexOf(D.month) >= 0 ? D.month : "", mode: "closed" };
+    var pick = document.getElementById("funnel-pick");
+    funnels.forEach(function (f, i) {
+      var b = el("button", { type: "button", "data-funnel": f }, f);
+      if (i === 0) b.className = "on";
+      b.addEventListener("click", function () { state.funnel = f; setOn(pick, b); draw(); });
+      pick.appendChild(b);
+    });
+    var chSel = document.getElementById("funnel-channel");
+    fillSelect(chSel, [""].concat(channels), ["All channels"].concat(channels), "");
+    chSel.addEventListener("change", function () { state.channel = chSel.value; draw(); });
+    var moSel = document.getElementById("funnel-month");
+    fillSelect(moSel, [""].concat(months), ["All months"].concat(months), state.month);
+    moSel.addEventListener("change", function () { state.month = moSel.value; draw(); });
+    var mode = document.getElementById("funnel-mode");
+    Array.prototype.forEach.call(mode.querySelectorAll("button"), function (b) {
+      b.addEventListener("click", function () { state.mode = b.getAttribute("data-mode"); setOn(mode, b); draw(); });
+    });
+    function setOn(group, btn) { Array.prototype.forEach.call(group.querySelectorAll("button"), function (x) { x.className = x === btn ? "on" : ""; }); }
+    function draw() {
+      var stages = {}, order = [];
+      rows.forEach(function (r) {
+        if (r.funnel !== state.funnel) return;
+        if (state.channel && r.channel !== state.channel) return;
+        if (state.month && r.month !== state.month) return;
+        if (!(r.order in stages)) { stages[r.order] = { stage: r.stage, n: 0 }; order.push(r.order); }
+        stages[r.order].n += r[state.mode];
+      });
+      order.sort(function (a, b) { return a - b; });
+      var box = document.getElementById("funnel-chart");
+      box.innerHTML = "";
+      if (!order.length) { box.appendChild(el("p", { "class": "muted" }, "No sessions for this selection.")); return; }
+      var first = stages[order[0]].n || 0, prev = null;
+      order.forEach(function (o, i) {
+        var st = stages[o], share = first ? st.n / first : 0;
+        var row = el("div", { "class": "f-row", "data-stage": st.stage });
+        row.appendChild(el("div", { "class": "f-name" }, st.stage.replace(/_/g, " ")));
+        var track = el("div", { "class": "f-track" });
+        var bar = el("div", { "class": "f-bar" }); bar.style.width = (share * 100).toFixed(2) + "%";
+        track.appendChild(bar);
+        track.appendChild(el("span", { "class": "f-count" + (share < 0.12 ? " outside" : "") }, Math.round(st.n).toLocaleString("en-US")));
+        if (share < 0.12) track.lastChild.style.left = "calc(" + (share * 100).toFixed(2) + "% + 8px)";
+        row.appendChild(track);
+        var stats = el("div", { "class": "f-stats" });
+        if (i === 0) { stats.textContent = "100% of sessions entering"; }
+        else {
+          var step = div(st.n, prev);
+          stats.appendChild(el("span", {}, pct(step) + " of previous stage · "));
+          stats.appendChild(el("span", { "class": "f-drop" }, "drop-off " + pct(step === null ? null : 1 - step)));
+          stats.appendChild(el("div", { "class": "muted" }, pct(share, 2) + " of sessions entering"));
+        }
+        row.appendChild(stats);
+        box.appendChild(row);
+        prev = st.n;
+      });
+      var last = stages[order[order.length - 1]].n;
+      document.getElementById("funnel-note").textContent = "End-to-end conversion " + pct(div(last, first), 2) +
+        " (" + state.mode + " funnel, " + (state.channel || "all channels") + ", " + (state.month || "all months") + ").";
+    }
+    draw();
+  }
+
+  // ---------------------------------------------------------------- trends
+  function initTrends() {
+    var T = D.daily;
+    if (!T || !T.rows || !T.rows.length) return;
+    var idx = {}; T.columns.forEach(function (c, i) { idx[c] = i; });
+    var channels = uniq(T.rows.map(function (r) { return r[1]; })).sort();
+    var sel = document.getElementById("trend-channel");
+    fillSelect(sel, [""].concat(channels), ["All channels"].concat(channels), "");
+    sel.addEventListener("change", function () { draw(sel.value); });
+    function col(r, c) { return idx[c] === undefined ? 0 : (r[idx[c]] || 0); }
+    function series(channel) {
+      var byDay = {}, days = [];
+      T.rows.forEach(function (r) {
+        if (channel && r[1] !== channel) return;
+        var d = r[0];
+        if (!byDay[d]) { byDay[d] = {}; days.push(d); T.columns.slice(2).forEach(function (c) { byDay[d][c] = 0; }); }
+        T.columns.slice(2).forEach(function (c) { byDay[d][c] += col(r, c); });
+      });
+      days.sort();
+      return { days: days, sums: days.map(function (d) { return byDay[d]; }) };
+    }
+    // Each KPI from the day's sums (ratios of sums, as MARTS.md defines them).
+    var KPI = {
+      sessions: function (x) { return x.sessions; },
+      orders: function (x) { return x.orders; },
+      leads: function (x) { return x.leads; },
+      revenue: function (x) { return x.revenue; },
+      gross_margin: function (x) { return x.gross_margin; },
+      aov: function (x) { return div(x.revenue, x.orders); },
+      spend: function (x) { return x.spend; },
+      conversion_rate: function (x) { return div(x.converting_sessions, x.sessions); },
+      engagement_rate: function (x) { return div(x.engaged_sessions, x.sessions); },
+      micro_conversion_rate: function (x) { return div(x.micro_converting_sessions, x.sessions); },
+      cpa: function (x) { return div(x.spend, x.macro_conversions); },
+      roas: function (x) { return div(x.revenue, x.spend); }
+    };
+    var ADDITIVE = { sessions: 1, orders: 1, leads: 1, revenue: 1, spend: 1, gross_margin: 1 };
+    function windowSums(sums, i) {
+      var acc = {};
+      for (var j = i - 6; j <= i; j++) for (var k in sums[j]) acc[k] = (acc[k] || 0) + sums[j][k];
+      return acc;
+    }
+    function rolling(sums, f, kpi) {
+      // 7-day window: a rate is the rate of the window's sums (not the mean of daily rates);
+      // a count or amount is the window's daily average.
+      return sums.map(function (_, i) {
+        if (i < 6) return null;
+        var v = f(windowSums(sums, i));
+        return (ADDITIVE[kpi] && v !== null) ? v / 7 : v;
+      });
+    }
+    function niceScale(lo, hi) {
+      var span = hi - lo, raw = span / 4, step = Math.pow(10, Math.floor(Math.log10(raw))), err = raw / step;
+      step *= err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1;
+      var a = Math.floor(lo / step) * step, b = Math.ceil(hi / step) * step, ticks = [];
+      for (var v = a; v <= b + step / 2; v += step) ticks.push(v);
+      return { lo: a, hi: b, ticks: ticks, step: step };
+    }
+    function tick(kpi, v, step) {
+      var kind = D.kpiKinds[kpi];
+      if (kind === "pct") return (v * 100).toFixed(Math.max(0, Math.min(2, -Math.floor(Math.log10(step * 100) + 1e-9)))) + "%";
+      if (kind === "ratio") return v.toFixed(step < 1 ? 1 : 0) + "×";
+      if (kind === "money2") return money(v, step < 1 ? 2 : 0);
+      if (kind === "count" && step < 1) return v.toFixed(1);
+      return fmtKpi(kpi, v, true);
+    }
+    function draw(channel) {
+      var S = series(channel);
+      Array.prototype.forEach.call(document.querySelectorAll("#trend-charts figure.chart"), function (fig) {
+        var kpi = fig.getAttribute("data-kpi"), f = KPI[kpi];
+        var body = fig.querySelector(".chart-body");
+        body.innerHTML = "";
+        var vals = S.sums.map(f), avg = rolling(S.sums, f, kpi);
+        var cap = fig.querySelector("figcaption");
+        var last = cap.querySelector(".last"); if (!last) { last = el("span", { "class": "last" }); cap.appendChild(last); }
+        var lastWindow = S.sums.length >= 7 ? f(windowSums(S.sums, S.sums.length - 1)) : null;
+        last.textContent = "last 7 days: " + fmtKpi(kpi, lastWindow, false);
+        var finite = vals.concat(avg).filter(function (v) { return v !== null && isFinite(v); });
+        if (!finite.length) { body.appendChild(el("p", { "class": "muted" }, "no data")); return; }
+        var W = 420, H = 170, L = 52, R = 10, Tp = 10, B = 24;
+        var dmax = Math.max.apply(null, finite), dmin = Math.min.apply(null, finite.concat([0]));
+        if (dmax === dmin) dmax = dmin + 1;
+        var sc = niceScale(dmin, dmax), vmin = sc.lo, vmax = sc.hi;
+        var n = S.days.length;
+        function X(i) { return L + (n <= 1 ? 0 : i * (W - L - R) / (n - 1)); }
+        function Y(v) { return Tp + (H - Tp - B) * (1 - (v - vmin) / (vmax - vmin)); }
+        var svg = s("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": D.kpiLabels[kpi] + " per day" });
+        sc.ticks.forEach(function (v) {
+          var y = Y(v);
+          svg.appendChild(s("line", { x1: L, x2: W - R, y1: y, y2: y, "class": "grid" }));
+          svg.appendChild(s("text", { x: L - 6, y: y + 4, "text-anchor": "end", "class": "axis" }, tick(kpi, v, sc.step)));
+        });
+        var ticks = Math.min(6, n);
+        for (var t = 0; t < ticks; t++) {
+          var i = Math.round(t * (n - 1) / Math.max(ticks - 1, 1));
+          var d = new Date(S.days[i] + "T00:00:00Z");
+          var anchor = t === 0 ? "start" : (t === ticks - 1 ? "end" : "middle");
+          svg.appendChild(s("text", { x: X(i), y: H - 6, "text-anchor": anchor, "class": "axis" },
+            d.toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" })));
+        }
+        function path(arr, cls) {
+          var dstr = "", pen = false;
+          arr.forEach(function (v, i) {
+            if (v === null || !isFinite(v)) { pen = false; return; }
+            dstr += (pen ? "L" : "M") + X(i).toFixed(1) + "," + Y(v).toFixed(1); pen = true;
+          });
+          if (dstr) svg.appendChild(s("path", { d: dstr, "class": cls }));
+        }
+        path(vals, "daily");
+        path(avg, "avg");
+        var scope = channel ? "channel" : "all";
+        (D.alerts || []).forEach(function (a) {
+          if (a.kpi !== kpi || a.scope !== scope || (channel && a.scopeValue !== channel)) return;
+          var i = S.days.indexOf(a.date);
+          if (i < 0) return;
+          var v = avg[i] !== null ? avg[i] : vals[i];
+          if (v === null || !isFinite(v)) return;
+          var c = s("circle", { cx: X(i), cy: Y(v), r: a.severity === "critical" ? 6 : 5,
+            fill: a.severity === "critical" ? "#dc2626" : "#f59e0b", "class": "alert-dot", "data-alert": a.date });
+          c.appendChild(s("title", {}, a.date + ": " + D.kpiLabels[kpi] + " " + (a.change > 0 ? "+" : "") + pct(a.change) +
+            " vs baseline (" + fmtKpi(kpi, a.actual) + " vs " + fmtKpi(kpi, a.baseline) + ", p=" +
+            (a.p === null ? "?" : a.p.toExponential(1)) + ")" + (a.step ? " · suspected step: " + a.step : "")));
+          svg.appendChild(c);
+        });
+        body.appendChild(svg);
+      });
+    }
+    draw("");
+  }
+
+  initFunnel();
+  initTrends();
+  document.body.setAttribute("data-ready", "1");
+})();
+"""
