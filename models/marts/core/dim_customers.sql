@@ -1,0 +1,85 @@
+-- One row per visitor (stitched): first seen, acquisition channel, orders, revenue and customer lifetime value.
+-- clv_historical = gross margin to date (revenue when no cost is known).
+-- clv_predicted  = AOV × purchase frequency × margin rate × var('expected_lifetime_years'), where purchase frequency
+-- is the average orders per customer per year over the data's span (one number for all customers, so a
+-- one-order customer seen yesterday does not get a huge frequency) and margin rate is the customer's gross margin /
+-- revenue (the overall rate when unknown). NULL for visitors without orders.
+with
+
+sessions as (
+    select * from {{ ref('fct_sessions') }}
+),
+
+conversions as (
+    select * from {{ ref('fct_conversions') }}
+),
+
+first_sessions as (
+    select
+        visitor_id,
+        started_at as first_seen_at,
+        channel as acquisition_channel,
+        campaign_key as acquisition_campaign_key
+    from sessions
+    qualify row_number() over (partition by visitor_id order by started_at, session_id) = 1
+),
+
+visits as (
+    select
+        visitor_id,
+        count(*) as sessions
+    from sessions
+    group by visitor_id
+),
+
+orders as (
+    select
+        visitor_id,
+        min(occurred_at) as first_order_at,
+        count(*) as orders,
+        sum(revenue) as revenue,
+        sum(coalesce(gross_margin, revenue)) as gross_margin
+    from conversions
+    where is_order
+    group by visitor_id
+),
+
+span as (
+    -- Years of data (at least one day), customers with orders, orders and the overall margin rate.
+    select
+        greatest({{ dbt.datediff('min(session_date)', 'max(session_date)', 'day') }} + 1, 1) / 365.25 as years,
+        (select count(*) from orders) as customers,
+        (select sum(orders) from orders) as total_orders,
+        (select {{ safe_divide('sum(gross_margin)', 'sum(revenue)') }} from orders) as margin_rate
+    from sessions
+),
+
+final as (
+    select
+        first_sessions.visitor_id,
+        first_sessions.first_seen_at,
+        first_sessions.acquisition_channel,
+        first_sessions.acquisition_campaign_key,
+        cast(visits.sessions as bigint) as sessions,
+        orders.first_order_at,
+        cast(coalesce(orders.orders, 0) as bigint) as orders,
+        cast(coalesce(orders.revenue, 0) as double) as revenue,
+        cast(coalesce(orders.gross_margin, 0) as double) as gross_margin,
+        {{ safe_divide('orders.revenue', 'orders.orders') }} as aov,
+        cast(coalesce(orders.gross_margin, 0) as double) as clv_historical,
+        cast(
+            {{ safe_divide('orders.revenue', 'orders.orders') }}
+            * {{ safe_divide(safe_divide('span.total_orders', 'span.customers'), 'span.years') }}
+            * coalesce({{ safe_divide('orders.gross_margin', 'orders.revenue') }}, span.margin_rate)
+            * {{ var('expected_lifetime_years') }}
+            as double
+        ) as clv_predicted
+    from first_sessions
+    inner join visits
+        on first_sessions.visitor_id = visits.visitor_id
+    left join orders
+        on first_sessions.visitor_id = orders.visitor_id
+    cross join span
+)
+
+select * from final
