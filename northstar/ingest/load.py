@@ -420,19 +420,20 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
     # Strip a byte-order mark on the first line; blank lines are not records.
     con.execute(
         f"""create or replace temp table _ns_lines as
-        select rn, case when rn = 1 then ltrim(line, chr(65279)) else line end as line
-        from ({numbered}) where line is not null and trim(line) <> ''"""
+        select rn, line, json_valid(line) and starts_with(ltrim(line), '{{') as ok
+        from (
+            select rn, case when rn = 1 then ltrim(line, chr(65279)) else line end as line
+            from ({numbered})
+            where line is not null and trim(line) <> ''
+        )"""
     )
-    object_ok = "(json_valid(line) and starts_with(ltrim(line), '{'))"
+    object_ok = "ok"
     keys = [
         r[0]
-        for r in con.execute(
-            f"select distinct unnest(json_keys(line)) from _ns_lines where {object_ok} order by 1"
-        ).fetchall()
+        for r in con.execute("select distinct unnest(json_keys(line)) from _ns_lines where ok order by 1").fetchall()
     ]
     known = {c.name for c in cols}
-    n_lines = con.execute("select count(*) from _ns_lines").fetchone()[0]
-    n_objects = con.execute(f"select count(*) from _ns_lines where {object_ok}").fetchone()[0]
+    n_lines, n_objects = con.execute("select count(*), count(*) filter (where ok) from _ns_lines").fetchone()
     if n_lines and not n_objects:
         raise LoadFileError(f"{path}: not JSON Lines: none of its {n_lines:,} lines is a JSON object")
     present = {k.lower() for k in keys}
@@ -469,7 +470,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
                line as raw_text,
                {", ".join(select_cols)},
                {extra} as extra
-        from (select rn, line, {extract_v} as v{extract_u} from _ns_lines)
+        from (select rn, line, ok, {extract_v} as v{extract_u} from _ns_lines)
         union all
         {_reject_rows(0, [c.name for c in cols])}"""
     )
@@ -574,15 +575,15 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
         for cond, reason in _checks(c, _q("v_" + c.name), _q(c.raw_name), loaded_at_sql):
             conditions.append(f"when {cond} then {_lit(reason)}")
     out_cols = [c.raw_name for c in cols]
-    key = C.DEDUP_KEY[kind]
-    if key is not None:
-        part = ", ".join(f"c.{_q(k)}" for k in key)
-        join_on = " and ".join(f"r.{_q(k)} = v.{_q(k)}" for k in key)
-    else:
-        part = ", ".join(f"c.{_q(k)}" for k in out_cols)
-        join_on = " and ".join(f"r.{_q(k)} is not distinct from v.{_q(k)}" for k in out_cols)
-    key_cols = ", ".join(f"r.{_q(k)}" for k in (key or out_cols))
-    exists_on = " and ".join(f"e.{_q(k)} is not distinct from c.{_q(k)}" for k in (key or out_cols))
+    key_cols = list(C.DEDUP_KEY[kind] or out_cols)
+    keys = ", ".join(_q(k) for k in key_cols)
+
+    def match(a: str, b: str) -> str:
+        # exact duplicates compare whole rows, where NULL equals NULL
+        return " and ".join(f"{a}.{_q(k)} is not distinct from {b}.{_q(k)}" for k in key_cols)
+
+    all_cols = ", ".join(_q(k) for k in out_cols)
+    # Dedup by aggregation + hash joins rather than a window: a window would sort every wide row.
     con.execute(
         f"""create temp table _ns_rows as
         with typed as (
@@ -594,25 +595,32 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
             from typed
         ),
         valid as (select * from checked where _ns_reason is null),
+        firsts as (
+            select {keys}, min(row_number) as _ns_first_row
+            from valid
+            group by all
+        ),
         existing as (
             -- keys of this file already in the raw table (semi join: the hash table is built on the file's rows)
-            select distinct {key_cols}
+            select distinct {", ".join(f"r.{_q(k)}" for k in key_cols)}
             from raw.{kind} as r
-            semi join valid as v on {join_on}
+            semi join firsts as f on {match("r", "f")}
         ),
-        ranked as (
-            select c.*,
-                   row_number() over (partition by c._ns_reason is null, {part} order by c.row_number) as _ns_dup_rank,
-                   e.{_q((key or out_cols)[0])} is not null as _ns_already_loaded
-            from checked as c
-            left join existing as e on {exists_on}
+        flagged as (
+            select v.row_number, v._ns_reason, v.extra, {", ".join(f"v.{_q(k)}" for k in out_cols)},
+                   case when v.row_number <> f._ns_first_row then 'duplicate'
+                        when e.{_q(key_cols[0])} is not null then 'duplicate'
+                        else 'load' end as _ns_status
+            from valid as v
+            join firsts as f on {match("v", "f")}
+            left join existing as e on {match("v", "e")}
         ),
         final as (
-            select row_number, _ns_reason, extra, {", ".join(_q(k) for k in out_cols)},
-                   case when _ns_reason is not null then 'quarantine'
-                        when _ns_dup_rank > 1 or _ns_already_loaded then 'duplicate'
-                        else 'load' end as _ns_status
-            from ranked
+            select * from flagged
+            union all
+            select row_number, _ns_reason, extra, {all_cols}, 'quarantine' as _ns_status
+            from checked
+            where _ns_reason is not null
         )
         select * from final"""
     )
