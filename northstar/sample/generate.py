@@ -22,6 +22,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
+from json.encoder import encode_basestring_ascii as _enc
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -119,7 +120,7 @@ def _fmt_ts(ms: int, style: int) -> str:
     """ISO-8601: style 0 = Z, 1..3 = with an offset, 4 = naive (means UTC), 5 = Z with milliseconds."""
     secs = ms / 1000
     if style == 0:
-        return datetime.fromtimestamp(int(secs), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(int(secs), UTC).isoformat()[:19] + "Z"
     if style == 5:
         return datetime.fromtimestamp(secs, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if style == 4:
@@ -150,7 +151,7 @@ def _ip(v: int) -> str:
 
 def _gz_open(path: Path):
     raw = path.open("wb")
-    return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6), raw
+    return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=4), raw
 
 
 @dataclass(frozen=True)
@@ -405,7 +406,7 @@ class _Generator:
         }[kind]
         current = [landing]
         emit("page_view", landing, first=True)
-        if rng.random() < 0.36 / max(0.6, min(intent, 1.6)) ** 0.5:  # bounce
+        if rng.random() < 0.33 / max(0.6, min(intent, 1.6)) ** 0.5:  # bounce
             return
         if self.v_known[v] and state["uid"] is None and rng.random() < 0.55:
             identify("login")
@@ -423,7 +424,7 @@ class _Generator:
                               lambda: t)  # fmt: skip
 
     def _b2c_session(self, rng, v, intent, breakage, page, step, emit, identify, current, country, orders, now):
-        n_browse = 1 + int(rng.expovariate(1 / 3.2))
+        n_browse = 1 + int(rng.expovariate(1 / 4.0))
         viewed = current[0].startswith("/products/")
         for _ in range(n_browse):
             r = rng.random()
@@ -477,7 +478,7 @@ class _Generator:
         orders.append((order_id, now() + rng.randint(0, 4000), uid, status, amount, cogs, cur))
 
     def _b2b_session(self, rng, v, intent, page, step, emit, identify, current, country, now):
-        n = 1 + int(rng.expovariate(1 / 2.8))
+        n = 1 + int(rng.expovariate(1 / 3.3))
         saw_pricing = current[0] == "/pricing"
         for _ in range(n):
             r = rng.random()
@@ -637,9 +638,23 @@ class _Generator:
 
     @staticmethod
     def _json_line(cols, row, ascii_: bool = True):
-        d = {k: v for k, v in zip(cols, row, strict=True) if v is not None}
-        s = json.dumps(d, separators=(",", ":"), ensure_ascii=ascii_)
-        return s.encode() if ascii_ else s
+        if not ascii_:
+            d = {k: v for k, v in zip(cols, row, strict=True) if v is not None}
+            return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
+        # hand-rolled json.dumps (same output, ~2x faster): this runs once per event
+        parts = []
+        for k, v in zip(cols, row, strict=True):
+            if v is None:
+                continue
+            if isinstance(v, str):
+                parts.append(f'"{k}":{_enc(v)}')
+            elif v is True or v is False:
+                parts.append(f'"{k}":{"true" if v else "false"}')
+            elif isinstance(v, dict):
+                parts.append(f'"{k}":{json.dumps(v, separators=(",", ":"))}')
+            else:
+                parts.append(f'"{k}":{v!r}')
+        return ("{" + ",".join(parts) + "}").encode()
 
     def _write_events_csv(self, day: date, merged: list) -> None:
         path = self.out / f"events_{day.isoformat()}.csv.gz"
@@ -665,10 +680,8 @@ class _Generator:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        cols: dict[str, list] = {c: [] for c in EVENT_COLUMNS}
-        for r in merged:
-            for c, x in zip(EVENT_COLUMNS, r, strict=True):
-                cols[c].append(json.dumps(x, separators=(",", ":")) if isinstance(x, dict) else x)
+        cols = dict(zip(EVENT_COLUMNS, (list(c) for c in zip(*merged, strict=True)), strict=True))
+        cols["properties"] = [None if x is None else json.dumps(x, separators=(",", ":")) for x in cols["properties"]]
         types = {"revenue": pa.float64(), "consent_analytics": pa.bool_()}
         table = pa.table({c: pa.array(v, type=types.get(c, pa.string())) for c, v in cols.items()})
         path = self.out / f"events_{day.isoformat()}.parquet"
