@@ -486,7 +486,7 @@ def _stage_table(
     types = {d[0]: str(d[1]).upper() for d in desc}
     by_lower: dict[str, list[str]] = {}
     for n in names:
-        by_lower.setdefault(n.lower(), []).append(n)
+        by_lower.setdefault(n.strip().lower(), []).append(n)
     missing = [c.name for c in cols if c.required and c.name not in by_lower]
     if missing:
         raise LoadFileError(
@@ -510,7 +510,7 @@ def _stage_table(
             expr = parts if len(variants) == 1 else f"coalesce({parts})"
             select_cols.append(f"{expr} as {_q(c.name)}")
     known = {c.name for c in cols}
-    unknown = [n for n in names if n.lower() not in known]
+    unknown = [n for n in names if n.strip().lower() not in known]
     if unknown:
         any_set = " or ".join(f"{_q(n)} is not null" for n in unknown)
         obj = ", ".join(f"{_lit(n)}, {_q(n)}" for n in unknown)
@@ -683,8 +683,8 @@ def file_checksum(path: Path) -> tuple[str, int]:
 
 
 def _error_text(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:400]
 
 
 def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candidate) -> FileResult:
@@ -779,7 +779,15 @@ def load_paths(
     report = LoadReport(files=list(early))
     if not candidates:
         return report
-    con = connect_warehouse(settings)
+    try:
+        con = connect_warehouse(settings)
+    except duckdb.IOException as exc:
+        from northstar.cli import UserError  # one clear line on the command line, no traceback
+
+        raise UserError(
+            f"cannot open the warehouse {settings.warehouse_path}: {_error_text(exc)} "
+            "(another northstar, dbt or Dagster process may be writing it; wait for it or stop it)"
+        ) from None
     try:
         _prepare(con, settings)
         if progress:
