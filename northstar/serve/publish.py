@@ -34,6 +34,8 @@ from northstar.config import PROJECT_DIR, Settings
 
 SERVING_SCHEMA = "marts"
 PARQUET_VERSIONS_DIR = ".parquet_versions"
+# Parquet versions kept: the current one and the ones just replaced, which a slow reader may still be reading.
+PARQUET_VERSIONS_KEPT = 3
 
 # Friendly views for the common questions, created in schema `main` of the serving file so that
 # `select * from kpi_daily` works in any client. DuckDB 1.x readers bind them, so they use only plain SQL
@@ -197,6 +199,8 @@ def _write_serving_file(
     # `use` makes the new file the default catalog, so the views' stored SQL names no catalog and binds
     # to whatever name a reader attaches the file under.
     con.execute("use serving")
+    # One transaction: one commit (one fsync) instead of one per statement.
+    con.execute("begin transaction")
     con.execute(f"create schema {SERVING_SCHEMA}")
     row_counts: dict[str, int] = {}
     for mart in marts:
@@ -254,6 +258,7 @@ def _write_serving_file(
         "comment on table main.northstar_meta is 'One row per published mart: when it was published, "
         "the last day with data, its row count and the code revision that built it.'"
     )
+    con.execute("commit")
     con.execute("use wh")
     con.execute("checkpoint serving")
     con.execute("detach serving")
@@ -280,14 +285,31 @@ def _swap_parquet(settings: Settings, new_version_dir: Path) -> None:
     if link.exists() and not link.is_symlink():
         # A plain directory from an older layout: move it into the versions dir first (not atomic, once).
         os.replace(link, versions / f"legacy-{uuid.uuid4().hex[:8]}")
-    previous = link.resolve() if link.is_symlink() else None
     tmp_link = link.with_name(f".{link.name}.link-{uuid.uuid4().hex[:8]}")
     os.symlink(os.path.relpath(new_version_dir, link.parent), tmp_link, target_is_directory=True)
     os.replace(tmp_link, link)
-    # Keep the version just replaced (a reader may still be listing it), drop anything older.
-    for old in versions.iterdir():
-        if old != new_version_dir and old != previous:
-            shutil.rmtree(old, ignore_errors=True)
+    # Keep the newest few versions (a reader may still be reading one it resolved earlier), drop the rest.
+    others = sorted(
+        (p for p in versions.iterdir() if p != new_version_dir), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for old in others[PARQUET_VERSIONS_KEPT - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _check_complete(serving_file: Path, parquet_dir: Path, row_counts: dict[str, int]) -> None:
+    """Re-open what was written and compare row counts, before anything is swapped in."""
+    with duckdb.connect() as con:
+        con.execute(f"attach {_quote_str(str(serving_file))} as written (read_only)")
+        for mart, expected in row_counts.items():
+            ident = _quote_ident(mart)
+            in_file = con.execute(f"select count(*) from written.{SERVING_SCHEMA}.{ident}").fetchone()[0]
+            path = _quote_str(str(parquet_dir / f"{mart}.parquet"))
+            in_parquet = con.execute(f"select count(*) from read_parquet({path})").fetchone()[0]
+            if in_file != expected or in_parquet != expected:
+                raise PublishError(
+                    f"publish failed, the last good serving file is untouched: {mart} has {expected} rows in the "
+                    f"warehouse but {in_file} in the new serving file and {in_parquet} in Parquet"
+                )
 
 
 def publish(settings: Settings) -> PublishResult:
@@ -331,6 +353,7 @@ def publish(settings: Settings) -> PublishResult:
         row_counts, views, skipped = _write_serving_file(con, settings, tmp_serving, marts, meta)
         files = _write_parquet(con, parquet_version, marts)
         con.close()
+        _check_complete(tmp_serving, parquet_version, row_counts)
         # Both outputs are complete: swap them in. Each swap is one rename.
         os.replace(tmp_serving, settings.serving_path)
         swapped = True
