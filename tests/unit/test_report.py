@@ -1,0 +1,147 @@
+"""write_report(): one self-contained HTML file from the serving file (sample numbers in sample_marts.py)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from northstar.cli import UserError
+from northstar.config import Settings
+from northstar.serve import fmt
+from northstar.serve.publish import publish
+from northstar.serve.report import KPI_DEFINITIONS, SECTIONS, write_report
+from northstar.serve.sample_marts import build_sample_marts
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("report")
+    s = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
+    build_sample_marts(s.warehouse_path)
+    with duckdb.connect(str(s.warehouse_path)) as con:
+        # a campaign name that would break the page if it were not escaped
+        con.execute(
+            "update marts.fct_campaign_performance set campaign_name = '<script>alert(1)</script> & Co' "
+            "where campaign_key = 'google_ads:111'"
+        )
+    publish(s)
+    return s
+
+
+@pytest.fixture(scope="module")
+def page(published: Settings) -> str:
+    path = write_report(published)
+    assert path == published.report_dir / "index.html"
+    return path.read_text(encoding="utf-8")
+
+
+def test_every_section_is_there(page: str) -> None:
+    for section_id, title in SECTIONS:
+        assert f'<section id="{section_id}"' in page, section_id
+        assert f'href="#{section_id}"' in page and html.escape(title) in page
+
+
+def test_nothing_is_fetched_when_viewed(page: str) -> None:
+    # no external resource of any kind, and a policy that forbids fetching anything should one slip in
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", page, re.I)
+    assert "@import" not in page and not re.search(r"url\(\s*['\"]?(https?:|//)", page)
+    assert "<link" not in page.lower()
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+
+
+def test_north_star_and_scorecard_show_the_latest_month(page: str) -> None:
+    north_star = page.split('<section id="north-star"', 1)[1].split("</section>", 1)[0]
+    # February gross margin: 28 days x (120 + 30 + 60)
+    assert "$5,880" in north_star and "February 2026" in north_star
+    assert "off track" in north_star and "$12,000" in north_star
+    # January was 31 x 210 = 6,510, so February is 9.7 % lower
+    assert "▼ 9.7%" in north_star
+    scorecard = page.split('<section id="scorecard"', 1)[1].split("</section>", 1)[0]
+    assert "ROAS" in scorecard and "5.30×" in scorecard and "on track" in scorecard
+    assert "Conversion rate" in scorecard and "1.79%" in scorecard
+
+
+def test_channel_and_campaign_tables_carry_recommendations_and_reasons(page: str) -> None:
+    channels = page.split('<section id="channels"', 1)[1].split("</section>", 1)[0]
+    assert "Paid Search" in channels and "$2,800" in channels and "$30.77" in channels
+    assert "pill-warn" in channels and "conversion rate fell" in channels
+    assert "Conversion rate -75.0%" in channels  # the channel's alert of the last 7 days
+    campaigns = page.split('<section id="campaigns"', 1)[1].split("</section>", 1)[0]
+    assert "No spend: it costs nothing, keep it." in campaigns
+    assert "72.8–91 across models" in campaigns
+
+
+def test_campaign_names_are_escaped(page: str) -> None:
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+
+
+def test_embedded_data_feeds_the_funnel_and_trend_charts(page: str) -> None:
+    raw = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S).group(1)
+    data = json.loads(raw)
+    assert data["currency"] == "USD" and data["month"] == "2026-02" and data["dataThrough"] == "2026-02-28"
+    assert len(data["daily"]["rows"]) == 59 * 3
+    funnel = {(r[0], r[1], r[3], r[4]): r for r in data["funnel"]["rows"]}
+    # February, ecommerce, Paid Search: 28 days x round(200 x 0.6) product views (closed)
+    assert funnel[("2026-02", "ecommerce", "product_view", "Paid Search")][5] == 28 * 120
+    assert {a["kpi"] for a in data["alerts"]} == {"conversion_rate", "sessions"}
+
+
+def test_attribution_compares_every_model_per_channel(page: str) -> None:
+    section = page.split('<section id="attribution"', 1)[1].split("</section>", 1)[0]
+    for model in ("first touch", "last touch", "last non direct", "linear", "position based", "time decay"):
+        assert model in section
+    assert "<svg" in section and "Direct" in section
+
+
+def test_definitions_cover_every_kpi_shown(page: str, published: Settings) -> None:
+    section = page.split('<section id="definitions"', 1)[1].split("</section>", 1)[0]
+    with duckdb.connect(str(published.serving_path), read_only=True) as con:
+        kpis = {r[0] for r in con.execute("select distinct kpi from scorecard").fetchall()}
+    for kpi in kpis:
+        assert f'id="def-{kpi}"' in section, kpi
+    assert KPI_DEFINITIONS["cpa"].split(":")[0] in section
+    assert "Attribution models" in section and "Recommendation" in section
+
+
+def test_report_reads_only_the_serving_file(published: Settings, tmp_path: Path) -> None:
+    # a serving file alone (no build warehouse next to it) is enough
+    only = Settings(warehouse_dir=tmp_path, landing_dir=tmp_path)
+    (tmp_path / "serving.duckdb").write_bytes(published.serving_path.read_bytes())
+    out = write_report(only, out=tmp_path / "elsewhere" / "r.html")
+    assert out.exists() and not only.warehouse_path.exists()
+
+
+def test_report_without_a_serving_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="northstar publish"):
+        write_report(Settings(warehouse_dir=tmp_path, landing_dir=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("kpi", "value", "shown"),
+    [
+        ("revenue", 1234567.8, "$1,234,568"),
+        ("cpa", 25.0, "$25.00"),
+        ("conversion_rate", 0.0179, "1.79%"),
+        ("roas", 5.3, "5.30×"),
+        ("roi", -0.25, "-25.0%"),
+        ("sessions", 9800, "9,800"),
+        ("sessions", None, "–"),
+        ("cpa", float("nan"), "–"),
+    ],
+)
+def test_numbers_are_formatted_for_humans(kpi: str, value: float | None, shown: str) -> None:
+    assert fmt.kpi_value(kpi, value, "USD") == shown
+
+
+def test_money_in_other_currencies_and_compact() -> None:
+    assert fmt.money(1234.5, "EUR", 2) == "€1,234.50"
+    assert fmt.money(-50, "SEK") == "-50 SEK"
+    assert fmt.compact_money(14_840, "USD") == "$14.8k"
+    assert fmt.compact_money(2_500_000, "GBP") == "£2.5M"
+    assert fmt.kpi_label("cpa") == "CPA" and fmt.kpi_label("conversion_rate") == "Conversion rate"
