@@ -107,14 +107,16 @@ CONTRACT: dict[str, tuple[Column, ...]] = {
     "leads": LEADS,
 }
 
-# How a kind decides that two valid rows are the same record.
-# events: the event_id (first occurrence wins). Others: the whole row (exact duplicate); the same
-# business key with different content is a restatement / status change and is loaded.
-DEDUP_KEY: dict[str, tuple[str, ...] | None] = {
-    "events": ("event_id",),
-    "ad_spend": None,
-    "orders": None,
-    "leads": None,
+# How the loader recognises a row it already has.
+# events: a repeated event_id is a duplicate (first occurrence wins), within the file or against raw.events.
+# Other kinds are versioned by a business key: a row is a duplicate only when it equals the current version of its
+# key (the previous row of that key in the same file, else the latest loaded row); the same key with different
+# content is a restatement / status change and is loaded (staging keeps the latest by loaded_at, load_id, row_number).
+DEDUP_KEY: dict[str, tuple[str, ...]] = {"events": ("event_id",)}
+BUSINESS_KEY: dict[str, tuple[str, ...]] = {
+    "ad_spend": ("date", "platform", "account_id", "campaign_id", "adset_name", "ad_name"),
+    "orders": ("order_id",),
+    "leads": ("lead_id", "stage", "changed_at"),
 }
 
 # Stable reason strings written to raw.quarantine.reason (tests and GX suites rely on them).

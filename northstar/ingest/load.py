@@ -575,17 +575,8 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
         for cond, reason in _checks(c, _q("v_" + c.name), _q(c.raw_name), loaded_at_sql):
             conditions.append(f"when {cond} then {_lit(reason)}")
     out_cols = [c.raw_name for c in cols]
-    key_cols = list(C.DEDUP_KEY[kind] or out_cols)
-    keys = ", ".join(_q(k) for k in key_cols)
-
-    def match(a: str, b: str) -> str:
-        # exact duplicates compare whole rows, where NULL equals NULL
-        return " and ".join(f"{a}.{_q(k)} is not distinct from {b}.{_q(k)}" for k in key_cols)
-
     all_cols = ", ".join(_q(k) for k in out_cols)
-    # Dedup by aggregation + hash joins rather than a window: a window would sort every wide row.
-    con.execute(
-        f"""create temp table _ns_rows as
+    head = f"""create temp table _ns_rows as
         with typed as (
             select s.row_number, s.pre_reason, s.extra, {", ".join(typed_select)}
             from _ns_src as s
@@ -594,27 +585,8 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
             select *, case when pre_reason is not null then pre_reason {" ".join(conditions)} end as _ns_reason
             from typed
         ),
-        valid as (select * from checked where _ns_reason is null),
-        firsts as (
-            select {keys}, min(row_number) as _ns_first_row
-            from valid
-            group by all
-        ),
-        existing as (
-            -- keys of this file already in the raw table (semi join: the hash table is built on the file's rows)
-            select distinct {", ".join(f"r.{_q(k)}" for k in key_cols)}
-            from raw.{kind} as r
-            semi join firsts as f on {match("r", "f")}
-        ),
-        flagged as (
-            select v.row_number, v._ns_reason, v.extra, {", ".join(f"v.{_q(k)}" for k in out_cols)},
-                   case when v.row_number <> f._ns_first_row then 'duplicate'
-                        when e.{_q(key_cols[0])} is not null then 'duplicate'
-                        else 'load' end as _ns_status
-            from valid as v
-            join firsts as f on {match("v", "f")}
-            left join existing as e on {match("v", "e")}
-        ),
+        valid as (select * from checked where _ns_reason is null),"""
+    tail = f"""
         final as (
             select * from flagged
             union all
@@ -623,7 +595,63 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
             where _ns_reason is not null
         )
         select * from final"""
-    )
+
+    def match(a: str, b: str, cols: Iterable[str]) -> str:
+        return " and ".join(f"{a}.{_q(k)} is not distinct from {b}.{_q(k)}" for k in cols)
+
+    v_cols = ", ".join(f"v.{_q(k)}" for k in out_cols)
+    if kind in C.DEDUP_KEY:
+        # First occurrence wins. Aggregate + hash joins, not a window: a window would sort every wide row.
+        key = C.DEDUP_KEY[kind]
+        keys = ", ".join(_q(k) for k in key)
+        body = f"""
+        firsts as (
+            select {keys}, min(row_number) as _ns_first_row
+            from valid
+            group by all
+        ),
+        existing as (
+            -- keys of this file already loaded (semi join: the hash table is built on the file's keys)
+            select distinct {", ".join(f"r.{_q(k)}" for k in key)}
+            from raw.{kind} as r
+            semi join firsts as f on {match("r", "f", key)}
+        ),
+        flagged as (
+            select v.row_number, v._ns_reason, v.extra, {v_cols},
+                   case when v.row_number <> f._ns_first_row then 'duplicate'
+                        when e.{_q(key[0])} is not null then 'duplicate'
+                        else 'load' end as _ns_status
+            from valid as v
+            join firsts as f on {match("v", "f", key)}
+            left join existing as e on {match("v", "e", key)}
+        ),"""
+    else:
+        # Versioned by business key: a duplicate equals the current version of its key.
+        key = C.BUSINESS_KEY[kind]
+        keys = ", ".join(_q(k) for k in key)
+        row_sig = f"row({all_cols})"
+        body = f"""
+        latest as (
+            select {keys}, {row_sig} as _ns_sig
+            from raw.{kind} as r
+            semi join valid as v on {match("r", "v", key)}
+            qualify row_number() over (partition by {keys} order by loaded_at desc, load_id desc, row_number desc) = 1
+        ),
+        sequenced as (
+            select *, {row_sig} as _ns_sig,
+                   lag({row_sig}) over (partition by {keys} order by row_number) as _ns_prev_sig
+            from valid
+        ),
+        flagged as (
+            select v.row_number, v._ns_reason, v.extra, {v_cols},
+                   case when v._ns_prev_sig is not null and v._ns_sig is not distinct from v._ns_prev_sig
+                            then 'duplicate'
+                        when v._ns_prev_sig is null and v._ns_sig is not distinct from l._ns_sig then 'duplicate'
+                        else 'load' end as _ns_status
+            from sequenced as v
+            left join latest as l on {match("v", "l", key)}
+        ),"""
+    con.execute(head + body + tail)
 
 
 def _raw_record_sql(kind: str) -> str:

@@ -190,6 +190,29 @@ def test_orders_status_change_is_loaded_exact_repeat_is_not(settings: Settings) 
     ]
 
 
+def test_a_duplicate_is_a_repeat_of_the_current_version_not_of_any_old_one(settings: Settings, tmp_path: Path) -> None:
+    header = "order_id,ordered_at,status,revenue,currency\n"
+    completed = "o1,2026-01-05T10:00:00Z,completed,10,USD\n"
+    refunded = "o1,2026-01-05T10:00:00Z,refunded,10,USD\n"
+    days = {
+        "orders_1.csv": header + completed,
+        "orders_2.csv": header + refunded + refunded,  # second line repeats the first: duplicate
+        # back to completed: a change against the latest (refunded), so loaded (header differs: not the same bytes)
+        "orders_3.csv": header.upper() + completed,
+        "orders_4.csv": header + "o2,2026-01-05T11:00:00Z,completed,5,USD\n" + completed,  # o1 unchanged: duplicate
+    }
+    for name, text in days.items():
+        (tmp_path / name).write_text(text)
+    report = load_paths(settings, [str(tmp_path / n) for n in days], progress=False)
+    assert [(f.rows_loaded, f.duplicates_skipped) for f in report.files] == [(1, 0), (1, 1), (1, 0), (1, 1)]
+    assert query(settings, "select order_id, status from raw.orders order by loaded_at, row_number") == [
+        ("o1", "completed"),
+        ("o1", "refunded"),
+        ("o1", "completed"),
+        ("o2", "completed"),
+    ]
+
+
 def test_reload_is_a_noop_that_says_so(settings: Settings) -> None:
     first = load_paths(settings, [str(FIXTURES)], progress=False)
     before = counts(settings)
