@@ -9,15 +9,19 @@ How one file loads (all set-based SQL inside DuckDB, never row by row in Python)
    Lines with invalid UTF-8 are rejected by DuckDB's reader (store_rejects) and come back as
    `invalid_encoding` rows; CSV rows with a wrong column count as `malformed_record`.
 3. Cast and check every row in one SQL statement (`_ns_rows`): the first failing check (in contract column order)
-   is the row's reason; valid rows are then de-duplicated (events: repeated event_id, within the file or
-   against raw.events, first wins; other kinds: exact duplicate of the contract columns).
+   is the row's reason (one reason per row); valid rows are then de-duplicated (events: repeated event_id,
+   within the file or against raw.events, first wins; other kinds: a row equal to the current version of its
+   business key, see contract.BUSINESS_KEY; a changed version is loaded).
 4. One transaction: insert into raw.<kind>, raw.quarantine and raw.load_manifest; check
    rows_read = rows_loaded + rows_quarantined + duplicates_skipped; commit. Any error rolls the file back.
 
 Row numbers (raw.*.row_number, raw.quarantine.row_number) are 1-based record numbers: the line for JSON Lines,
 the data row after the header for CSV, the row index + 1 for Parquet. Blank lines in JSON Lines are not records.
 Quarantined CSV/Parquet rows keep their record as a JSON object of their columns; PII in any quarantined record
-is redacted (email/ip values replaced, bare e-mail and IPv4 addresses masked).
+is redacted (email/ip values replaced, bare e-mail and IPv4 addresses masked). Loaded rows keep only
+email_hash = sha256(salt || lower(trim(email))) and ip_hash = sha256(salt || trim(ip)), salt = settings.pii_salt.
+Timestamps: ISO-8601 with an offset or Z are converted to UTC, naive ones are taken as UTC; stored as naive UTC.
+
 """
 
 from __future__ import annotations
