@@ -862,17 +862,28 @@ def raw_summary(con: duckdb.DuckDBPyConnection) -> Group:
     tables.add_column("table")
     tables.add_column("rows", justify="right")
     tables.add_column("files", justify="right")
-    for kind in (*KINDS, "quarantine"):
+    tables.add_column("quarantined", justify="right")
+    tables.add_column("duplicates skipped", justify="right")
+    per_kind = {
+        k: (f, q, d)
+        for k, f, q, d in con.execute(
+            """select kind, count(*), sum(rows_quarantined), sum(duplicates_skipped)
+               from raw.load_manifest group by kind"""
+        ).fetchall()
+    }
+    for kind in KINDS:
         rows = con.execute(f"select count(*) from raw.{kind}").fetchone()[0]
-        files = con.execute(f"select count(distinct load_id) from raw.{kind}").fetchone()[0]
-        tables.add_row(f"raw.{kind}", f"{rows:,}", f"{files:,}")
+        files, quarantined, dups = per_kind.get(kind, (0, 0, 0))
+        tables.add_row(f"raw.{kind}", f"{rows:,}", f"{files:,}", f"{quarantined:,}", f"{dups:,}")
+    n_quarantine = con.execute("select count(*) from raw.quarantine").fetchone()[0]
+    tables.add_row("raw.quarantine", f"{n_quarantine:,}", "", "", "")
     m = con.execute(
         """select count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0),
                   coalesce(sum(rows_quarantined), 0), coalesce(sum(duplicates_skipped), 0)
            from raw.load_manifest"""
     ).fetchone()
     tables.add_section()
-    tables.add_row("raw.load_manifest", f"{m[0]:,} files", "")
+    tables.add_row("raw.load_manifest", f"{m[0]:,} files", "", "", "")
     quarantine = Table(title="quarantined rows by reason")
     quarantine.add_column("kind")
     quarantine.add_column("reason")
