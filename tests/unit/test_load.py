@@ -297,6 +297,37 @@ def test_jsonl_csv_gzip_parquet_load_the_same_rows(tmp_path: Path) -> None:
         assert file_format == fmt
 
 
+def test_parquet_nested_properties_extra_columns_and_gzip(settings: Settings, tmp_path: Path) -> None:
+    plain = tmp_path / "events_nested.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""copy (
+                select 'n1' as event_id, timestamp '2026-01-05 10:00:00' as occurred_at, 'a1' as anonymous_id,
+                       'purchase' as event_name, 12.5::double as revenue, 'usd' as currency,
+                       {{'items': 2, 'sku': 'x'}} as properties, 'spring' as Campaign_Group
+            ) to '{plain}' (format parquet)"""
+        )
+    packed = tmp_path / "events_nested.parquet.gz"
+    with plain.open("rb") as fin, gzip.open(packed, "wb") as fout:
+        shutil.copyfileobj(fin, fout)
+    plain.unlink()
+    report = load_paths(settings, [str(packed)], progress=False)
+    assert report.errors == []
+    assert query(
+        settings, "select event_id, occurred_at, revenue, currency, properties::varchar, extra::varchar from raw.events"
+    ) == [
+        (
+            "n1",
+            datetime(2026, 1, 5, 10, 0),
+            Decimal("12.5"),
+            "USD",
+            '{"items":2,"sku":"x"}',
+            '{"Campaign_Group":"spring"}',
+        )
+    ]
+    assert query(settings, "select file_format from raw.load_manifest") == [("parquet.gz",)]
+
+
 def test_invalid_utf8_in_csv_quarantines_only_that_row(settings: Settings, tmp_path: Path) -> None:
     f = tmp_path / "orders_enc.csv"
     f.write_bytes(
