@@ -33,7 +33,8 @@ def _partition_key_range(context) -> dg.PartitionKeyRange | None:
         pass
     tags = context.run.tags if hasattr(context, "run") else {}
     if "dagster/asset_partition_range_start" in tags:
-        return dg.PartitionKeyRange(tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"])
+        start, end = tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
+        return dg.PartitionKeyRange(start, end)
     if "dagster/partition" in tags:
         return dg.PartitionKeyRange(tags["dagster/partition"], tags["dagster/partition"])
     return None

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from rich.table import Table
 
 from northstar.config import PROJECT_DIR, Settings
@@ -160,8 +161,11 @@ def _existing_tables(con: Any) -> set[str]:
 
 def _observed(result: Any) -> str:
     res = result.result or {}
-    if not result.success and result.exception_info and result.exception_info.get("raised_exception"):
-        return str(result.exception_info.get("exception_message", ""))[:200]
+    info = result.exception_info or {}
+    # GX puts the error at the top level or, per failed metric, one level down.
+    for item in [info, *[v for v in info.values() if isinstance(v, dict)]]:
+        if not result.success and item.get("raised_exception", True) and item.get("exception_message"):
+            return "error: " + str(item["exception_message"]).splitlines()[0][:200]
     for key in ("observed_value", "unexpected_count"):
         if key in res:
             value = res[key]
@@ -175,8 +179,6 @@ def _observed(result: Any) -> str:
 
 def run_checks(settings: Settings, suites: list[str] | None = None, partition_date: date | None = None) -> CheckReport:
     """Run suites (default: the `daily` checkpoint) on the warehouse, read-only; write results and Data Docs."""
-    import duckdb
-
     from northstar.db import WarehouseMissingError
 
     names = suites if suites is not None else load_checkpoint("daily")
@@ -189,22 +191,63 @@ def run_checks(settings: Settings, suites: list[str] | None = None, partition_da
     try:
         run_date = partition_date or _default_run_date(con, tz)
         tables = _existing_tables(con)
+        report = CheckReport(suites=[], run_date=run_date)
+        runnable: list[tuple[str, dict[str, Any]]] = []
+        for name, data in suite_files.items():
+            table = data["meta"]["northstar"]["table"]
+            outcome = SuiteOutcome(name=name, table=table)
+            report.suites.append(outcome)
+            if table not in tables:
+                outcome.error = f"table {table} is missing: run `northstar load` / `northstar build` first"
+                continue
+            runnable.append((name, {**data, "expectations": _preflight(con, outcome, data, run_date, tz)}))
     finally:
         con.close()
-
-    report = CheckReport(suites=[], run_date=run_date)
-    runnable: list[tuple[str, dict[str, Any]]] = []
-    for name, data in suite_files.items():
-        table = data["meta"]["northstar"]["table"]
-        outcome = SuiteOutcome(name=name, table=table)
-        report.suites.append(outcome)
-        if table not in tables:
-            outcome.error = f"table {table} is missing: run `northstar load` / `northstar build` first"
-        else:
-            runnable.append((name, data))
-    if runnable:
-        _run_gx(settings, runnable, run_date, report)
+    if any(data["expectations"] for _, data in runnable):
+        _run_gx(settings, [(n, d) for n, d in runnable if d["expectations"]], run_date, report)
     return report
+
+
+def _preflight(
+    con: duckdb.DuckDBPyConnection, outcome: SuiteOutcome, data: dict[str, Any], run_date: date, tz: str
+) -> list[dict]:
+    """Render the SQL placeholders and drop (as failures) expectations that cannot run.
+
+    An expectation on a missing column or with SQL that does not bind (a missing table) is reported here:
+    inside GX one failed query aborts the shared DuckDB transaction and would fail every later expectation.
+    """
+    table = outcome.table
+    schema, _, name = table.partition(".")
+    columns = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    ready: list[dict] = []
+    for raw in data["expectations"]:
+        cfg = {**raw, "kwargs": dict(raw.get("kwargs", {}))}
+        kwargs = cfg["kwargs"]
+        blocking = cfg.get("severity", "critical") == "critical"
+        target = kwargs.get("column") or cfg.get("description") or "(table)"
+        problem = None
+        if "column" in kwargs and kwargs["column"] not in columns:
+            problem = f"column {kwargs['column']} is missing from {table}"
+        if "unexpected_rows_query" in kwargs:
+            kwargs["unexpected_rows_query"] = _render(kwargs["unexpected_rows_query"], run_date, tz)
+            sql = kwargs["unexpected_rows_query"].replace("{batch}", f"(select * from {table})")
+            try:
+                con.execute(f"explain {sql}")
+            except duckdb.Error as exc:
+                problem = str(exc).splitlines()[0][:200]
+        if problem is None:
+            ready.append(cfg)
+        else:
+            outcome.outcomes.append(
+                ExpectationOutcome(outcome.name, cfg["type"], str(target), False, blocking, problem)
+            )
+    return ready
 
 
 def _run_gx(
@@ -247,13 +290,7 @@ def _run_gx(
             batch_definition = asset.add_batch_definition_whole_table("whole_table")
             configs = []
             for raw in data["expectations"]:
-                cfg = dict(raw)
-                kwargs = dict(cfg.get("kwargs", {}))
-                if "unexpected_rows_query" in kwargs:
-                    query = kwargs["unexpected_rows_query"]
-                    kwargs["unexpected_rows_query"] = _render(query, run_date, settings.reporting_timezone)
-                cfg["kwargs"] = kwargs
-                configs.append(ExpectationConfiguration(**cfg))
+                configs.append(ExpectationConfiguration(**raw))
             suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=configs, meta=data.get("meta")))
             definitions.append(
                 context.validation_definitions.add(

@@ -6,7 +6,6 @@ lineage runs raw/<kind> -> staging -> intermediate -> marts. Each run passes the
 models already hold (a backfill) rebuilds them with --full-refresh, so backfills of any date range are correct.
 """
 
-
 import json
 from collections.abc import Mapping
 from datetime import date, timedelta

@@ -5,7 +5,6 @@ partition is safe. A file that cannot be loaded is reported in the metadata and 
 blocking quality checks decide whether the day may be published.
 """
 
-
 from datetime import date
 from pathlib import Path
 

@@ -95,3 +95,25 @@ def test_a_missing_table_is_a_blocking_failure_with_the_fix(tmp_path: Path) -> N
     report = run_checks(_warehouse(tmp_path), suites=["marts_fct_kpi_daily"])
     assert not report.success
     assert "northstar build" in report.failures[0].observed
+
+
+def test_sql_that_cannot_run_fails_alone_and_the_rest_still_run(tmp_path: Path) -> None:
+    # seeds.conversion_goals does not exist here: that expectation fails with the error, the others pass.
+    settings = _warehouse(tmp_path)
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("create schema marts")
+    con.execute("""create table marts.fct_sessions as select 's1' as session_id""")
+    con.execute(
+        """create table marts.fct_conversions as
+        select 'c1' as conversion_id, 'purchase' as goal_id, 'macro' as goal_type, false as is_lead,
+               timestamp '2026-01-10 10:00' as occurred_at, date '2026-01-10' as conversion_date,
+               's1' as session_id, 'Direct' as channel, 10.0 as revenue"""
+    )
+    con.close()
+    report = run_checks(settings, suites=["marts_fct_conversions"])
+    failed = {f.target for f in report.failures}
+    assert failed == {"referential integrity: every goal_id is in the goal catalogue seeds.conversion_goals"}
+    assert "conversion_goals" in report.failures[0].observed
+    passed = [o for o in report.suites[0].outcomes if o.success]
+    assert any(o.target == "referential integrity: every session_id is in marts.fct_sessions" for o in passed)
+    assert any(o.expectation == "expect_column_values_to_be_unique" for o in passed)
