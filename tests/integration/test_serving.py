@@ -1,0 +1,192 @@
+"""The serving file from the outside: readers in other processes during publishes, and a DuckDB 1.x client."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from northstar.config import Settings
+from northstar.serve.publish import publish
+from northstar.serve.sample_marts import build_sample_marts
+
+VIEWS = ["kpi_daily", "funnel", "campaigns", "scorecard", "alerts", "attribution"]
+
+# A reader in its own process. mode "held": one connection opened at the start and queried in a loop;
+# mode "fresh": a new connection per query. Every observation must be one whole snapshot: the row count
+# northstar_meta records equals what the tables hold, and fct_funnel_daily has 9 rows per fct_kpi_daily row
+# (the test deletes the same days from both between publishes). Parquet: the reader resolves the `parquet`
+# link once, then reads both files of that version.
+READER = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import duckdb
+
+    serving, parquet, mode, workdir = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    check = '''
+        select
+            (select row_count from northstar_meta where mart = 'fct_kpi_daily') as meta_rows,
+            (select count(*) from marts.fct_kpi_daily) as kpi_rows,
+            (select count(*) from kpi_daily) as view_rows,
+            (select count(*) from marts.fct_funnel_daily) as funnel_rows,
+            (select count(*) from funnel) as funnel_view_rows
+    '''
+    held = duckdb.connect(serving, read_only=True) if mode == "held" else None
+    seen, parquet_seen, errors = [], [], []
+    open(os.path.join(workdir, "ready-" + mode), "w").close()
+    deadline = time.time() + 120
+    while not os.path.exists(os.path.join(workdir, "stop")) and time.time() < deadline:
+        try:
+            if held is not None:
+                seen.append(held.execute(check).fetchone())
+            else:
+                with duckdb.connect(serving, read_only=True) as con:
+                    seen.append(con.execute(check).fetchone())
+                version = os.path.realpath(parquet)
+                parquet_seen.append(duckdb.execute(
+                    f"select (select count(*) from read_parquet('{version}/fct_kpi_daily.parquet')), "
+                    f"(select count(*) from read_parquet('{version}/fct_funnel_daily.parquet'))"
+                ).fetchone())
+        except Exception as exc:  # any error at all fails the test
+            errors.append(repr(exc))
+        time.sleep(0.005)
+    print(json.dumps({"seen": seen, "parquet": parquet_seen, "errors": errors}))
+    """
+)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = Settings(warehouse_dir=tmp_path / "wh", landing_dir=tmp_path / "landing", threads=1, memory_limit="1GB")
+    build_sample_marts(s.warehouse_path)
+    return s
+
+
+def _wait_for(path: Path, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while not path.exists():
+        if time.time() > deadline:
+            raise TimeoutError(f"{path} did not appear")
+        time.sleep(0.05)
+
+
+def test_readers_see_whole_snapshots_while_publishes_replace_the_file(settings: Settings, tmp_path: Path) -> None:
+    publish(settings)
+    first_rows = 59 * 3
+    script = tmp_path / "reader.py"
+    script.write_text(READER)
+    readers = {
+        mode: subprocess.Popen(
+            [sys.executable, str(script), str(settings.serving_path), str(settings.parquet_dir), mode, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for mode in ("held", "fresh")
+    }
+    try:
+        for mode in readers:
+            _wait_for(tmp_path / f"ready-{mode}")
+        publishes = 6
+        for _ in range(publishes):
+            # new data in the build file (the last day goes from both marts), then publish it
+            with duckdb.connect(str(settings.warehouse_path)) as con:
+                con.execute("delete from marts.fct_kpi_daily where date = (select max(date) from marts.fct_kpi_daily)")
+                con.execute(
+                    "delete from marts.fct_funnel_daily where session_date = (select max(session_date) from "
+                    "marts.fct_funnel_daily)"
+                )
+            publish(settings)
+            time.sleep(0.3)
+    finally:
+        (tmp_path / "stop").touch()
+        outputs = {mode: p.communicate(timeout=120) for mode, p in readers.items()}
+
+    results = {}
+    for mode, (out, err) in outputs.items():
+        assert readers[mode].returncode == 0, err
+        results[mode] = json.loads(out)
+        assert results[mode]["errors"] == [], results[mode]["errors"][:3]
+        assert len(results[mode]["seen"]) > 20, f"{mode} reader barely ran"
+        for meta_rows, kpi_rows, view_rows, funnel_rows, funnel_view_rows in results[mode]["seen"]:
+            assert meta_rows == kpi_rows == view_rows, "a read mixed two snapshots"
+            assert funnel_rows == funnel_view_rows == 9 * kpi_rows, "a read mixed two snapshots"
+
+    # the held connection keeps the snapshot it opened, whatever is published meanwhile
+    held_snapshot = (first_rows, first_rows, first_rows, 9 * first_rows, 9 * first_rows)
+    assert {tuple(r) for r in results["held"]["seen"]} == {held_snapshot}
+    # fresh connections move on to the new snapshots as they are published
+    fresh_snapshots = {r[1] for r in results["fresh"]["seen"]}
+    assert len(fresh_snapshots) >= 3 and fresh_snapshots <= {first_rows - 3 * i for i in range(publishes + 1)}
+    # and so do Parquet readers, always with a matching pair of files
+    assert all(f == 9 * k for k, f in results["fresh"]["parquet"])
+    assert len({k for k, _ in results["fresh"]["parquet"]}) >= 3
+
+
+def _duckdb_1x_cli() -> Path | None:
+    """The DuckDB 1.x command-line client from PyPI `duckdb-cli` (the native binary, not its wrapper)."""
+    candidates = []
+    try:
+        import duckdb_cli
+
+        candidates.append(Path(duckdb_cli.__file__).parent / "duckdb")
+    except ImportError:
+        pass
+    candidates.append(Path(sys.executable).parent / "duckdb")
+    if which := shutil.which("duckdb"):
+        candidates.append(Path(which))
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            version = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60).stdout
+            if version.startswith("v1."):
+                return path
+    return None
+
+
+def _cli_json(cli: Path, db: Path, sql: str) -> list[dict]:
+    proc = subprocess.run(
+        [str(cli), "-readonly", "-json", str(db), "-c", sql], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout) if proc.stdout.strip() else []
+
+
+def test_every_view_reads_in_the_duckdb_1x_command_line_client(settings: Settings, tmp_path: Path) -> None:
+    cli = _duckdb_1x_cli()
+    if cli is None:
+        pytest.skip("no DuckDB 1.x command-line client (PyPI duckdb-cli) installed")
+    result = publish(settings)
+    version = subprocess.run([str(cli), "--version"], capture_output=True, text=True).stdout
+
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        expected = {v: con.execute(f"select count(*) from {v}").fetchone()[0] for v in VIEWS}
+    for view in VIEWS:
+        # every row and column is decoded and bound by the 1.x reader, views included
+        rows = _cli_json(cli, settings.serving_path, f"select * from {view}")
+        assert len(rows) == expected[view], (view, version)
+    meta = _cli_json(cli, settings.serving_path, "select mart, row_count from northstar_meta order by mart")
+    assert {m["mart"]: m["row_count"] for m in meta} == result.row_counts
+    paid = _cli_json(
+        cli,
+        settings.serving_path,
+        "select sum(spend) as spend, any_value(campaign_name) as name from kpi_daily "
+        "where channel = 'Paid Search' and date < date '2026-02-01'",
+    )
+    assert paid == [{"spend": 3100.0, "name": "Brand search"}]
+
+    # the same client refuses a file in DuckDB 2.x's default storage format: what the setting avoids
+    default_format = tmp_path / "default.duckdb"
+    duckdb.connect(str(default_format)).execute("create table t as select 1 as x").close()
+    proc = subprocess.run(
+        [str(cli), "-readonly", str(default_format), "-c", "select 1"], capture_output=True, text=True
+    )
+    if duckdb.__version__.startswith("2."):
+        assert proc.returncode != 0 and "version number" in (proc.stderr + proc.stdout)
