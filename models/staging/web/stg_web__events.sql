@@ -54,10 +54,31 @@ renamed as (
 
 final as (
     select
-        *,
+        event_id,
+        occurred_at_utc,
+        anonymous_id,
+        user_id,
+        source_session_id,
+        event_name,
+        page_url,
+        page_referrer,
+        page_host,
+        page_path,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_content,
+        utm_term,
+        click_id_type,
+        device_category,
+        country,
+        order_id,
+        revenue,
+        currency,
+        is_consented,
         -- The site's own host (a page of this site) is not a traffic source.
         case when referrer_host_raw = page_host then null else referrer_host_raw end as referrer_host
     from renamed
 )
 
-select * exclude (referrer_host_raw) from final
+select * from final
