@@ -90,44 +90,55 @@ class LoadReport:
         keys = ("rows_read", "rows_loaded", "rows_quarantined", "duplicates_skipped")
         return {k: sum(getattr(f, k) for f in self.files) for k in keys}
 
-    def summary_table(self) -> Table:
-        """One row per file plus totals; error messages in full under the table."""
+    def summary_table(self, per_file: bool | None = None) -> Table:
+        """One row per file (past 30 files: one row per kind and status, plus the files that need attention).
+
+        Error messages are printed in full under the table.
+        """
+        if per_file is None:
+            per_file = len(self.files) <= 30
         counts = {s: sum(1 for f in self.files if f.status == s) for s in ("loaded", "skipped", "error")}
         caption = Text(f"{counts['loaded']} loaded, {counts['skipped']} skipped, {counts['error']} errors")
         for msg in self.errors:
             caption.append("\nerror: ", style="bold red")
             caption.append(msg)
         table = Table(title="northstar load", caption=caption, caption_justify="left")
-        table.add_column("file", overflow="fold", min_width=12)
+        table.add_column("file" if per_file else "files", overflow="fold", min_width=12)
         table.add_column("kind", no_wrap=True)
         table.add_column("status", no_wrap=True)
         for name in ("read", "loaded", "quarantined", "dups"):
             table.add_column(name, justify="right", no_wrap=True)
         table.add_column("note", overflow="fold", ratio=1)
         styles = {"loaded": "green", "skipped": "yellow", "error": "red"}
-        for f in self.files:
+
+        def add_row(name: str, kind: str, status: str, fs: list[FileResult], note: str) -> None:
             table.add_row(
-                Path(f.path).name or f.path,
-                f.kind or "?",
-                Text(f.status, style=styles.get(f.status, "")),
-                f"{f.rows_read:,}",
-                f"{f.rows_loaded:,}",
-                f"{f.rows_quarantined:,}",
-                f"{f.duplicates_skipped:,}",
-                _short_note(f),
+                name,
+                kind,
+                Text(status, style=styles.get(status, "")),
+                f"{sum(f.rows_read for f in fs):,}",
+                f"{sum(f.rows_loaded for f in fs):,}",
+                f"{sum(f.rows_quarantined for f in fs):,}",
+                f"{sum(f.duplicates_skipped for f in fs):,}",
+                note,
             )
-        t = self.totals()
+
+        if per_file:
+            for f in self.files:
+                add_row(Path(f.path).name or f.path, f.kind or "?", f.status, [f], _short_note(f))
+        else:
+            groups: dict[tuple[str, str], list[FileResult]] = {}
+            for f in self.files:
+                if f.kind is not None and f.status != "error":
+                    groups.setdefault((f.kind, f.status), []).append(f)
+            for (kind, status), fs in sorted(groups.items()):
+                note = "already loaded" if status == "skipped" else ""
+                add_row(f"{len(fs)} files", kind, status, fs, note)
+            for f in self.files:  # errors and non-landing files one by one
+                if f.kind is None or f.status == "error":
+                    add_row(Path(f.path).name or f.path, f.kind or "?", f.status, [f], _short_note(f))
         table.add_section()
-        table.add_row(
-            f"{len(self.files)} files",
-            "",
-            "",
-            f"{t['rows_read']:,}",
-            f"{t['rows_loaded']:,}",
-            f"{t['rows_quarantined']:,}",
-            f"{t['duplicates_skipped']:,}",
-            "",
-        )
+        add_row(f"{len(self.files)} files", "", "", self.files, "")
         return table
 
 
@@ -856,8 +867,16 @@ def load_paths(
 
 
 def raw_summary(con: duckdb.DuckDBPyConnection) -> Group:
-    """Rows per raw table, quarantined rows by kind and reason, and where the warehouse file is."""
-    ensure_raw_schema(con)
+    """Rows per raw table, quarantined rows by kind and reason, and where the warehouse file is.
+
+    Works on a read-only connection; a warehouse without the raw tables says so.
+    """
+    path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    n_raw = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'raw' and database_name = current_database()"
+    ).fetchone()[0]
+    if n_raw < len(KINDS) + 2:
+        return Group(Text(f"no raw tables yet in {path}: run `northstar load` first"))
     tables = Table(title="raw tables")
     tables.add_column("table")
     tables.add_column("rows", justify="right")
@@ -892,6 +911,5 @@ def raw_summary(con: duckdb.DuckDBPyConnection) -> Group:
         "select kind, reason, count(*) from raw.quarantine group by all order by kind, count(*) desc, reason"
     ).fetchall():
         quarantine.add_row(k, reason, f"{n:,}")
-    path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
     footer = Text(f"read {m[1]:,} = loaded {m[2]:,} + quarantined {m[3]:,} + duplicates {m[4]:,}\nwarehouse: {path}")
     return Group(tables, quarantine, footer)

@@ -430,8 +430,13 @@ def test_summary_table_and_raw_summary_render(settings: Settings) -> None:
     report = load_paths(settings, [str(FIXTURES)], progress=False)
     console = Console(record=True, width=160)
     console.print(report.summary_table())
-    with duckdb.connect(str(settings.warehouse_path)) as con:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:  # the demo reads it read-only
         console.print(raw_summary(con))
     text = console.export_text()
     assert "events_2026-01-05.jsonl" in text and "raw.quarantine" in text
     assert "negative_value:spend" in text and str(settings.warehouse_path) in text
+    # past 30 files (or on request) one row per kind and status
+    compact = Console(record=True, width=160)
+    compact.print(report.summary_table(per_file=False))
+    text = compact.export_text()
+    assert "2 files" in text and "events_2026-01-05.jsonl" not in text and "incidents.json" in text
