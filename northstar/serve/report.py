@@ -259,8 +259,8 @@ def load_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
 def _funnel_data(con: duckdb.DuckDBPyConnection) -> dict:
     """Sessions per month, funnel, stage and channel, closed and open (the JS sums and divides)."""
     have = _columns(con, "funnel")
-    closed = next((c for c in ("sessions_closed", "closed_sessions", "sessions_closed_funnel") if c in have), None)
-    opened = next((c for c in ("sessions_open", "open_sessions", "sessions_open_funnel") if c in have), None)
+    closed = next((c for c in ("closed_sessions", "sessions_closed") if c in have), None)
+    opened = next((c for c in ("open_sessions", "sessions_open") if c in have), None)
     date_col = next((c for c in ("session_date", "date", "funnel_date") if c in have), None)
     if not (closed and opened and date_col and "stage_name" in have):
         return {}
@@ -819,6 +819,7 @@ def render_html(data: ReportData) -> str:
                 "severity": a.get("severity"),
                 "step": a.get("suspected_step"),
                 "window": a.get("window_days"),
+                "message": a.get("message"),
             }
             for a in data.alerts
         ],

@@ -221,9 +221,11 @@ select
     cast(alert_date as date) as alert_date, kpi, scope, scope_value, cast(7 as bigint) as window_days,
     cast(actual as double) as actual, cast(baseline as double) as baseline,
     cast(actual / baseline - 1 as double) as change, cast(-5.2 as double) as z_score,
-    cast(p_value as double) as significance, severity,
+    cast(p_value as double) as significance, cast(p_value as double) as p_value, severity,
     case when actual < baseline then 'down' else 'up' end as direction,
-    cast(suspected_step as varchar) as suspected_step
+    cast(suspected_step as varchar) as suspected_step,
+    kpi || ' ' || case when actual < baseline then 'fell' else 'rose' end || ' '
+        || cast(round(abs(actual / baseline - 1) * 100) as integer) || ' % (' || scope_value || ')' as message
 from (values
     ('{last}', 'conversion_rate', 'channel', 'Paid Search', 0.005, 0.02, 0.0001, 'critical',
      'add_to_cart → checkout'),
@@ -255,17 +257,20 @@ reached as (
 stepped as (
     select
         *,
-        lag(sessions_closed) over (partition by session_date, funnel_id, channel order by stage_order)
-            as prev_closed,
-        lag(sessions_open) over (partition by session_date, funnel_id, channel order by stage_order) as prev_open
+        lag(stage_name) over w as previous_stage_name,
+        lag(sessions_closed) over w as closed_previous_sessions,
+        lag(sessions_open) over w as open_previous_sessions
     from reached
+    window w as (partition by session_date, funnel_id, channel order by stage_order)
 )
 select
-    session_date, funnel_id, stage_order, stage_name, channel, sessions_closed, sessions_open,
-    sessions_closed / nullif(prev_closed, 0) as step_conversion_closed,
-    1 - sessions_closed / nullif(prev_closed, 0) as drop_off_closed,
-    sessions_open / nullif(prev_open, 0) as step_conversion_open,
-    1 - sessions_open / nullif(prev_open, 0) as drop_off_open
+    session_date, funnel_id, stage_order, stage_name, previous_stage_name, channel,
+    sessions_closed as closed_sessions, closed_previous_sessions,
+    sessions_closed / nullif(closed_previous_sessions, 0) as closed_step_conversion,
+    1 - sessions_closed / nullif(closed_previous_sessions, 0) as closed_drop_off_rate,
+    sessions_open as open_sessions, open_previous_sessions,
+    sessions_open / nullif(open_previous_sessions, 0) as open_step_conversion,
+    1 - sessions_open / nullif(open_previous_sessions, 0) as open_drop_off_rate
 from stepped;
 
 create or replace table marts.fct_attributed_conversions as
