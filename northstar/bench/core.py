@@ -28,7 +28,8 @@ def macro_event_names(goals_csv: Path | None = None) -> list[str]:
     """Event names of the macro goals matched by event (seeds/conversion_goals.csv), sorted."""
     path = goals_csv or PROJECT_DIR / "seeds" / "conversion_goals.csv"
     with path.open(newline="", encoding="utf-8") as fh:
-        names = {r["match_value"] for r in csv.DictReader(fh) if r["goal_type"] == "macro" and r["match_type"] == "event"}
+        rows = list(csv.DictReader(fh))
+    names = {r["match_value"] for r in rows if r["goal_type"] == "macro" and r["match_type"] == "event"}
     return sorted(names)
 
 
@@ -119,7 +120,8 @@ def sessions_pandas(con: duckdb.DuckDBPyConnection, timeout_minutes: int, macro_
     out = sessions.groupby(["day", "medium"], sort=True).agg(
         sessions=("has_macro", "size"), macro_sessions=("has_macro", "sum")
     )
-    return [(str(d), str(m), int(s), int(c)) for (d, m), s, c in zip(out.index, out["sessions"], out["macro_sessions"])]
+    counts = zip(out.index, out["sessions"], out["macro_sessions"], strict=True)
+    return [(str(d), str(m), int(s), int(c)) for (d, m), s, c in counts]
 
 
 def sessions_polars(con: duckdb.DuckDBPyConnection, timeout_minutes: int, macro_events: list[str]) -> list[Row]:
@@ -128,9 +130,8 @@ def sessions_polars(con: duckdb.DuckDBPyConnection, timeout_minutes: int, macro_
 
     df = con.sql(EVENTS_QUERY).pl()
     new_device = (pl.col("anonymous_id") != pl.col("anonymous_id").shift()).fill_null(True)
-    long_gap = ((pl.col("occurred_at") - pl.col("occurred_at").shift()) > pl.duration(minutes=timeout_minutes)).fill_null(
-        False
-    )
+    gap = pl.col("occurred_at") - pl.col("occurred_at").shift()
+    long_gap = (gap > pl.duration(minutes=timeout_minutes)).fill_null(False)
     out = (
         df.lazy()
         .sort(["anonymous_id", "occurred_at", "event_id"])

@@ -59,6 +59,7 @@ class BenchReport:
     events: int
     work_dir: Path
     steps: dict[str, StepResult] = field(default_factory=dict)
+    kept: bool = False
 
     @property
     def baseline(self) -> StepResult:
@@ -178,7 +179,7 @@ def run_bench(
             gen = generate(
                 bench_settings.landing_dir, days=days, start=DEFAULT_START, visitors=visitors, seed=seed, progress=False
             )
-            report = BenchReport(visitors, days, gen.rows.get("events", 0), work_dir)
+            report = BenchReport(visitors, days, gen.rows.get("events", 0), work_dir, kept=keep)
             bar.advance(task)
             for step, label in STEPS.items():
                 bar.update(task, description=label)
@@ -248,7 +249,8 @@ def render(report: BenchReport, gen_seconds: float = 0.0) -> Group:
         "even on tiny data). It is compared per day only: its sessions follow the source session_id when events carry "
         "one and its medium comes from parsed page_url tags and referrers, so its counts may differ from the "
         "baseline; the difference is shown, not hidden.\n"
-        f"Data generated in {gen_seconds:.1f}s under {report.work_dir} (removed after the run)."
+        f"Data generated in {gen_seconds:.1f}s under {report.work_dir} "
+        f"({'kept' if report.kept else 'removed after the run'})."
     )
     errors = [Text(f"{STEPS[s]}: {r.error}", style="red") for s, r in report.steps.items() if r.error]
     return Group(table, Text(""), notes, *errors)
