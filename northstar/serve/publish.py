@@ -358,8 +358,13 @@ def publish(settings: Settings) -> PublishResult:
         os.replace(tmp_serving, settings.serving_path)
         swapped = True
         _swap_parquet(settings, parquet_version)
-    except duckdb.Error as exc:
-        raise PublishError(f"publish failed, the last good serving file is untouched: {exc}") from exc
+    except (duckdb.Error, OSError) as exc:  # e.g. disk full: say so in one line, keep the last good outputs
+        where = (
+            "the new serving file is in place but Parquet is not"
+            if swapped
+            else "the last good serving file is untouched"
+        )
+        raise PublishError(f"publish failed, {where}: {exc}") from exc
     finally:
         con.close()
         for leftover in (tmp_serving, tmp_serving.with_name(tmp_serving.name + ".wal")):
