@@ -306,7 +306,8 @@ def _clean(expr: str) -> str:
     return f"nullif(trim({expr}), '')"
 
 
-_CURRENCY_LIST = ", ".join(_lit(c) for c in sorted(C.ISO_4217))
+# '|AED|AFN|...|': a 3-letter code is valid when '|CODE|' occurs in it (one string search, trivial to plan)
+_CURRENCY_SET = _lit("|" + "|".join(sorted(C.ISO_4217)) + "|")
 
 
 def _typed_expr(col: C.Column, v: str, salt: str) -> str:
@@ -327,7 +328,7 @@ def _typed_expr(col: C.Column, v: str, salt: str) -> str:
     if col.type == C.JSON:
         return f"case when json_valid({v}) then cast({v} as json) end"
     if col.type == C.CURRENCY:
-        return f"case when upper({v}) in ({_CURRENCY_LIST}) then upper({v}) end"
+        return f"case when length({v}) = 3 and contains({_CURRENCY_SET}, '|' || upper({v}) || '|') then upper({v}) end"
     if col.type == C.ENUM:
         allowed = ", ".join(_lit(x) for x in col.values)
         return f"case when lower({v}) in ({allowed}) then lower({v}) end"
@@ -592,13 +593,13 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
     out_cols = [c.raw_name for c in cols]
     all_cols = ", ".join(_q(k) for k in out_cols)
     head = f"""create temp table _ns_rows as
-        with typed as (
-            select s.row_number, s.pre_reason, s.extra, {", ".join(typed_select)}
-            from _ns_src as s
-        ),
-        checked as (
+        with checked as materialized (
+            -- materialized: read by two branches, and inlining this wide CTE costs more to plan than to run
             select *, case when pre_reason is not null then pre_reason {" ".join(conditions)} end as _ns_reason
-            from typed
+            from (
+                select s.row_number, s.pre_reason, s.extra, {", ".join(typed_select)}
+                from _ns_src as s
+            ) as typed
         ),
         valid as (select * from checked where _ns_reason is null),"""
     tail = f"""
@@ -647,23 +648,31 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
         row_sig = f"row({all_cols})"
         body = f"""
         latest as (
-            select {keys}, {row_sig} as _ns_sig
+            -- current version of each key of this file already loaded (aggregates, not windows: a window has
+            -- a large fixed cost per statement and most files here are small)
+            select {keys}, arg_max({row_sig}, row(loaded_at, load_id, row_number)) as _ns_sig
             from raw.{kind} as r
             semi join valid as v on {match("r", "v", key)}
-            qualify row_number() over (partition by {keys} order by loaded_at desc, load_id desc, row_number desc) = 1
+            group by all
         ),
-        sequenced as (
-            select *, {row_sig} as _ns_sig,
-                   lag({row_sig}) over (partition by {keys} order by row_number) as _ns_prev_sig
-            from valid
+        signed as (
+            select *, {row_sig} as _ns_sig from valid
+        ),
+        previous as (
+            -- the version of the same key just before each row in this file
+            select v.row_number, arg_max(p._ns_sig, p.row_number) as _ns_prev_sig
+            from signed as v
+            join signed as p on {match("v", "p", key)} and p.row_number < v.row_number
+            group by v.row_number
         ),
         flagged as (
             select v.row_number, v._ns_reason, v.extra, {v_cols},
-                   case when v._ns_prev_sig is not null and v._ns_sig is not distinct from v._ns_prev_sig
+                   case when pv.row_number is not null and v._ns_sig is not distinct from pv._ns_prev_sig
                             then 'duplicate'
-                        when v._ns_prev_sig is null and v._ns_sig is not distinct from l._ns_sig then 'duplicate'
+                        when pv.row_number is null and v._ns_sig is not distinct from l._ns_sig then 'duplicate'
                         else 'load' end as _ns_status
-            from sequenced as v
+            from signed as v
+            left join previous as pv on pv.row_number = v.row_number
             left join latest as l on {match("v", "l", key)}
         ),"""
     con.execute(head + body + tail)
