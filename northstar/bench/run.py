@@ -252,5 +252,8 @@ def render(report: BenchReport, gen_seconds: float = 0.0) -> Group:
         f"Data generated in {gen_seconds:.1f}s under {report.work_dir} "
         f"({'kept' if report.kept else 'removed after the run'})."
     )
+    dbt = report.steps.get("dbt")
+    if dbt is not None and dbt.note:
+        notes.append(f"\ndbt: {dbt.note}.")
     errors = [Text(f"{STEPS[s]}: {r.error}", style="red") for s, r in report.steps.items() if r.error]
     return Group(table, Text(""), notes, *errors)

@@ -49,6 +49,26 @@ def _connect(settings: Settings):
     return connect_warehouse(settings, read_only=True)
 
 
+def _dbt_node_times(settings: Settings, wall: float) -> str:
+    """Where dbt's time went, from run_results.json: node time per kind (summed over threads), the rest overhead."""
+    path = settings.dbt_target_dir / "run_results.json"
+    if not path.exists():
+        return ""
+    per_kind: dict[str, float] = {}
+    for r in json.loads(path.read_text(encoding="utf-8")).get("results", []):
+        kind = str(r.get("unique_id", "")).split(".")[0]
+        per_kind[kind] = per_kind.get(kind, 0.0) + float(r.get("execution_time") or 0.0)
+    labels = {"seed": "seeds", "model": "models", "test": "data tests", "unit_test": "unit tests"}
+    parts = [f"{labels.get(k, k)} {v:.1f}s" for k, v in sorted(per_kind.items(), key=lambda kv: -kv[1])]
+    total = sum(per_kind.values())
+    # With perfect use of the threads the nodes take total/threads; the rest of the wall time is dbt itself.
+    overhead = max(wall - total / max(settings.threads, 1), 0.0)
+    return (
+        f"node time {', '.join(parts)} = {total:.1f}s over {settings.threads} threads; "
+        f"up to {overhead:.0f}s of the {wall:.0f}s wall time is dbt start-up, parse and compile"
+    )
+
+
 def run_step(step: str, settings: Settings, macro_events: list[str], log_path: Path) -> dict[str, object]:
     """Do one step; return {'wall_s', 'rows', 'note'}."""
     if step == "load":
@@ -77,7 +97,7 @@ def run_step(step: str, settings: Settings, macro_events: list[str], log_path: P
             rows = con.execute(DBT_RESULT_SQL).fetchall()
         finally:
             con.close()
-        return {"wall_s": wall, "rows": [list(r) for r in rows], "note": ""}
+        return {"wall_s": wall, "rows": [list(r) for r in rows], "note": _dbt_node_times(settings, wall)}
 
     from northstar.bench.core import IMPLEMENTATIONS
 
