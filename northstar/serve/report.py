@@ -114,6 +114,11 @@ CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
     "base-uri 'none'; form-action 'none'"
 )
+# A month with fewer days of data than this is too young to report on (see _report_month).
+MIN_DAYS_FOR_MONTH = 7
+# Alerts listed: those of the last ALERT_DAYS days up to the last day with data, at most MAX_ALERTS.
+ALERT_DAYS = 28
+MAX_ALERTS = 40
 VERDICT_ORDER = {"cut": 0, "fix": 1, "scale": 2, "keep": 3, "not enough data": 4}
 MODEL_COLOURS = {
     "first_touch": "#0ea5e9",
@@ -157,6 +162,7 @@ DAILY_COLUMNS = [
 class ReportData:
     meta: dict
     month: date | None
+    month_note: str = ""
     scorecard: list[dict] = field(default_factory=list)
     previous: dict[tuple[str, str, str], float | None] = field(default_factory=dict)
     channels: list[dict] = field(default_factory=list)
@@ -204,11 +210,8 @@ def load_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
     )[0]
     meta_row["currency"] = meta_row["currency"] or "USD"
     meta_row["attribution_model"] = meta_row["attribution_model"] or "last_non_direct"
-    month = con.execute("select max(month) from scorecard").fetchone()[0] if _has(con, "scorecard") else None
-    if month is None and _has(con, "kpi_daily"):
-        latest = con.execute("select max(date) from kpi_daily").fetchone()[0]
-        month = latest.replace(day=1) if latest else None
-    data = ReportData(meta=meta_row, month=month)
+    month, month_note = _report_month(con)
+    data = ReportData(meta=meta_row, month=month, month_note=month_note)
     if month is None:
         return data
 
@@ -254,6 +257,31 @@ def load_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
     if _has(con, "funnel"):
         data.funnel = _funnel_data(con)
     return data
+
+
+def _report_month(con: duckdb.DuckDBPyConnection) -> tuple[date | None, str]:
+    """The month the report is about: the latest one with at least MIN_DAYS_FOR_MONTH days of data.
+
+    A month that has just begun (say one day) would make every monthly number noise, so the report shows the
+    month before it and says so; the trend charts still run to the last day.
+    """
+    if not _has(con, "kpi_daily"):
+        latest = con.execute("select max(month) from scorecard").fetchone()[0] if _has(con, "scorecard") else None
+        return latest, ""
+    months = con.execute(
+        "select cast(date_trunc('month', date) as date) as month, count(distinct date) as days "
+        "from kpi_daily group by 1 order by 1 desc"
+    ).fetchall()
+    if not months:
+        return None, ""
+    latest, latest_days = months[0]
+    for month, days in months:
+        if days >= MIN_DAYS_FOR_MONTH:
+            if month != latest:
+                plural = "s" if latest_days != 1 else ""
+                return month, f"{latest:%B %Y} has {latest_days} day{plural} of data so far: showing {month:%B %Y}."
+            return month, ""
+    return latest, ""
 
 
 def _funnel_data(con: duckdb.DuckDBPyConnection) -> dict:
@@ -398,6 +426,7 @@ def _north_star_section(data: ReportData) -> str:
 
 def _scorecard_section(data: ReportData) -> str:
     cur = data.meta["currency"]
+    names = {c["campaign_key"]: c.get("campaign_name") or c["campaign_key"] for c in data.campaigns}
     rows = [r for r in data.scorecard if r["actual"] is not None or r.get("target") is not None]
     rows.sort(
         key=lambda r: (
@@ -413,7 +442,7 @@ def _scorecard_section(data: ReportData) -> str:
     for r in rows:
         kpi = r["kpi"]
         target = r.get("target_to_date", r.get("target"))
-        scope = "All" if r["scope"] == "all" else f"{r['scope']}: {r['scope_value']}"
+        scope = "All" if r["scope"] == "all" else f"{r['scope']}: {names.get(r['scope_value'], r['scope_value'])}"
         label = e(fmt.kpi_label(kpi)) + (
             ' <span class="star" title="north star">★</span>' if r.get("is_north_star") else ""
         )
@@ -495,26 +524,30 @@ def _channels_section(data: ReportData) -> str:
     ch_alerts: dict[str, list[str]] = {}
     for a in data.alerts:
         if a["scope"] == "channel" and (last_day is None or (last_day - a["alert_date"]).days < 7):
-            text = f"{fmt.kpi_label(a['kpi'])} {fmt.signed_pct(a['change'])} ({a['alert_date']:%b %d})"
-            if text not in ch_alerts.get(a["scope_value"], []):
-                ch_alerts.setdefault(a["scope_value"], []).append(text)
+            change = a.get("change") or 0
+            good = (change < 0) if a["kpi"] in fmt.LOWER_IS_BETTER else (change > 0)
+            arrow = "▲" if change > 0 else "▼"
+            text = f"{arrow} {fmt.kpi_label(a['kpi'])} {fmt.signed_pct(change)} ({a['alert_date']:%b %d})"
+            html_text = f'<span class="alert-text {"good" if good else "bad"}">{e(text)}</span>'
+            if html_text not in ch_alerts.get(a["scope_value"], []):
+                ch_alerts.setdefault(a["scope_value"], []).append(html_text)
     rows = []
     for r in data.channels:
         ch = r["channel"]
         is_total = ch == "Total"
         v = verdicts.get(ch, {})
         verdict_html = " ".join(
-            _verdict_pill(k) + f'<span class="small">×{n}</span>'
+            f'<span class="nowrap">{_verdict_pill(k)}<span class="small"> ×{n}</span></span>'
             for k, n in sorted(v.items(), key=lambda kv: VERDICT_ORDER.get(kv[0], 9))
         )
-        why = reasons.get(ch, [])[:3] + [f'<span class="alert-text">⚠ {e(t)}</span>' for t in ch_alerts.get(ch, [])[:2]]
+        why = reasons.get(ch, [])[:3] + ch_alerts.get(ch, [])[:2]
         rows.append(
             [
                 f"<b>{e(ch)}</b>" if is_total else e(ch),
                 e(fmt.money(r["spend"], cur)),
                 e(fmt.count(r["sessions"])),
                 _two(fmt.count(r["conversions"]), f"{fmt.pct(r['conversion_rate'], 2)} of sessions"),
-                e(fmt.money(r["cpa"], cur, 2)),
+                e(fmt.money(r["cpa"], cur, 2) if r["spend"] else "–"),
                 _two(fmt.money(r["revenue"], cur), f"ROAS {fmt.ratio(r['roas'])}"),
                 _two(fmt.count(_round1(r["attributed_conversions"])), fmt.money(r["attributed_revenue"], cur)),
                 "" if is_total else verdict_html,
@@ -574,7 +607,7 @@ def _campaigns_section(data: ReportData) -> str:
                 f'{e(name)}<div class="sub">{e(sub)}</div>',
                 e(fmt.money(c.get("spend"), cur)),
                 _two(fmt.count(_round1(c.get("attributed_conversions", c.get("macro_conversions")))), spread),
-                e(fmt.money(cpa, cur, 2)) + limits,
+                e(fmt.money(cpa, cur, 2) if c.get("spend") else "–") + limits,
                 e(fmt.ratio(roas)),
                 e(fmt.pct(c.get("prr"))),
                 _verdict_pill(c.get("recommendation")),
@@ -591,11 +624,11 @@ def _campaigns_section(data: ReportData) -> str:
         [
             ("campaign", "text"),
             ("spend", "num"),
-            ("attributed conv.", "num"),
-            ("attributed CPA", "num"),
+            ("attr. conv.", "num"),
+            ("attr. CPA", "num"),
             ("attr. ROAS", "num"),
             ("PRR", "num"),
-            ("recommendation", "text"),
+            ("verdict", "text"),
             ("reason", "text wide"),
         ],
         rows,
@@ -611,34 +644,55 @@ def _campaigns_section(data: ReportData) -> str:
 
 
 def _alerts_table(data: ReportData) -> str:
+    """Alerts of the last ALERT_DAYS days, one row per KPI and scope (the latest firing, and since when)."""
     if not data.alerts:
         return '<p class="muted">No alerts: no KPI moved both a lot and significantly.</p>'
     cur = data.meta["currency"]
+    through = data.meta.get("data_through") or max(a["alert_date"] for a in data.alerts)
+    recent = [a for a in data.alerts if (through - a["alert_date"]).days < ALERT_DAYS]
+    if not recent:
+        return f'<p class="muted">No alerts in the last {ALERT_DAYS} days.</p>'
+    groups: dict[tuple, list[dict]] = {}
+    for a in recent:
+        groups.setdefault((a["kpi"], a["scope"], a["scope_value"]), []).append(a)
+    latest = []
+    for firings in groups.values():
+        firings.sort(key=lambda a: (a["alert_date"], a.get("window_days") or 0))
+        latest.append((firings[-1], firings[0]["alert_date"], len({f["alert_date"] for f in firings})))
+    latest.sort(
+        key=lambda x: (x[0]["alert_date"], x[0].get("severity") == "critical", abs(x[0].get("change") or 0)),
+        reverse=True,
+    )
     rows = []
-    for a in data.alerts[:60]:
+    for a, since, days in latest[:MAX_ALERTS]:
         scope = "All" if a["scope"] == "all" else f"{a['scope']}: {a['scope_value']}"
         kind = "bad" if a.get("severity") == "critical" else "warn"
+        window = a.get("window_days") or 7
+        fired = f"{days} day{'s' if days != 1 else ''} since {since:%b %d}" if days > 1 else "first time"
         rows.append(
             [
-                e(f"{a['alert_date']:%Y-%m-%d}"),
+                _two(f"{a['alert_date']:%Y-%m-%d}", fired),
                 e(fmt.kpi_label(a["kpi"])),
                 e(scope),
-                e(fmt.kpi_value(a["kpi"], a.get("actual"), cur)),
+                _two(fmt.kpi_value(a["kpi"], a.get("actual"), cur), f"last {window} day{'s' if window != 1 else ''}"),
                 e(fmt.kpi_value(a["kpi"], a.get("baseline"), cur)),
-                _signed_change(a.get("change")),
+                _signed_change(a.get("change"), a["kpi"]),
                 e(_p_value(a.get("significance"))),
                 _pill(a.get("severity") or "alert", kind),
                 e(a.get("suspected_step") or ""),
             ]
         )
-    more = f'<p class="note">Showing 60 of {len(data.alerts)} alerts.</p>' if len(data.alerts) > 60 else ""
+    more = (
+        f'<p class="note">{len(latest)} KPI and scope combinations alerted in the last {ALERT_DAYS} days '
+        f"({len(recent)} alerts; {len(data.alerts)} in all): the <code>alerts</code> view has every one.</p>"
+    )
     return (
         _table(
             [
-                ("date", "text"),
+                ("last fired", "text"),
                 ("KPI", "text"),
                 ("scope", "text"),
-                ("last 7 days", "num"),
+                ("actual", "num"),
                 ("baseline", "num"),
                 ("change", "num"),
                 ("p-value", "num"),
@@ -652,9 +706,9 @@ def _alerts_table(data: ReportData) -> str:
     )
 
 
-def _signed_change(change: float | None) -> str:
-    cls = "bad" if (change or 0) < 0 else "good"
-    return f'<span class="delta {cls}">{e(fmt.signed_pct(change))}</span>'
+def _signed_change(change: float | None, kpi: str) -> str:
+    good = (change or 0) < 0 if kpi in fmt.LOWER_IS_BETTER else (change or 0) > 0
+    return f'<span class="delta {"good" if good else "bad"}">{e(fmt.signed_pct(change))}</span>'
 
 
 def _p_value(p: float | None) -> str:
@@ -677,7 +731,8 @@ def _trends_section(data: ReportData) -> str:
         <i class="lg-alert"></i> alert (hover for details)</span></div>
       <div class="charts" id="trend-charts">{charts}</div>
       <h3>Alerts</h3>
-      <p class="lede">Last 7 days against the 28 days before; only changes both large and significant.</p>
+      <p class="lede">The last 7 days (or a single day, for counts) against the 28 days before; only changes
+      both large and significant. Green: the good direction for that KPI.</p>
       {_alerts_table(data)}
     </section>"""
 
@@ -841,6 +896,7 @@ def render_html(data: ReportData) -> str:
         ]
         if x
     )
+    note = f'<div class="meta meta-note">{e(data.month_note)}</div>' if data.month_note else ""
     body = "".join(
         [
             _north_star_section(data),
@@ -873,7 +929,7 @@ window.addEventListener("error", function (ev) {{
 <header class="top">
   <div class="wrap">
     <div class="brand"><span class="logo">✦</span> northstar <span class="muted-inv">KPI report</span></div>
-    <div class="meta">{sub}</div>
+    <div class="meta">{sub}</div>{note}
     <nav>{nav}</nav>
   </div>
 </header>

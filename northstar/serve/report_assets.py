@@ -16,6 +16,7 @@ header.top { background: linear-gradient(120deg, #0f172a, #1e1b4b 60%, #312e81);
 .muted-inv { color: #a5b4fc; font-weight: 500; }
 .meta { margin-top: 4px; color: #cbd5e1; font-size: 13px; }
 .meta b { color: #fff; }
+.meta-note { color: #fde68a; }
 .meta code { color: #e0e7ff; background: rgba(255,255,255,.12); }
 nav { display: flex; gap: 4px; margin-top: 12px; overflow-x: auto; }
 nav a { color: #c7d2fe; text-decoration: none; padding: 8px 12px; border-radius: 8px 8px 0 0; font-weight: 500; }
@@ -64,15 +65,16 @@ td .attain { display: inline-block; width: 110px; margin: 0 8px 0 0; vertical-al
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase;
   letter-spacing: .3px; border-bottom: 2px solid var(--line); padding: 8px 10px; white-space: nowrap; }
-td { border-bottom: 1px solid #f1f5f9; padding: 8px 10px; vertical-align: top; }
+td { border-bottom: 1px solid #f1f5f9; padding: 8px 8px; vertical-align: top; }
 tbody tr:hover { background: #f8fafc; }
 th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.wide { min-width: 300px; color: var(--ink2); }
+td.wide { min-width: 250px; color: var(--ink2); }
+.nowrap { white-space: nowrap; display: inline-block; margin: 1px 0; }
 td .sub { color: var(--muted); font-size: 11.5px; font-weight: 400; white-space: nowrap; }
-td.text .sub { white-space: normal; }
+td.text .sub { white-space: normal; overflow-wrap: anywhere; max-width: 240px; }
 table.with-total tbody tr:last-child td { border-top: 2px solid var(--line); font-weight: 700; background: #f8fafc; }
 .star { color: #eab308; }
-.alert-text { color: var(--bad); }
+.alert-text { font-weight: 500; }
 .controls { display: flex; flex-wrap: wrap; gap: 14px; align-items: center; margin: 8px 0 14px; }
 .controls label { color: var(--ink2); font-weight: 500; }
 select { font: inherit; padding: 5px 8px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; margin-left: 6px; }

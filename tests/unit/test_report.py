@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -145,3 +146,35 @@ def test_money_in_other_currencies_and_compact() -> None:
     assert fmt.compact_money(14_840, "USD") == "$14.8k"
     assert fmt.compact_money(2_500_000, "GBP") == "£2.5M"
     assert fmt.kpi_label("cpa") == "CPA" and fmt.kpi_label("conversion_rate") == "Conversion rate"
+
+
+def test_a_month_that_has_just_begun_is_not_the_report_month(tmp_path: Path) -> None:
+    s = Settings(warehouse_dir=tmp_path, landing_dir=tmp_path / "landing", threads=1, memory_limit="1GB")
+    build_sample_marts(s.warehouse_path)
+    with duckdb.connect(str(s.warehouse_path)) as con:
+        con.execute("delete from marts.fct_kpi_daily where date > '2026-02-03'")
+    publish(s)
+    page = write_report(s).read_text(encoding="utf-8")
+    assert "February 2026 has 3 days of data so far: showing January 2026." in page
+    north_star = page.split('<section id="north-star"', 1)[1].split("</section>", 1)[0]
+    # January gross margin: 31 days x (120 + 30 + 60)
+    assert "January 2026" in north_star and "$6,510" in north_star
+
+
+def test_alerts_are_listed_once_per_kpi_and_scope_with_the_latest_firing(published: Settings, tmp_path: Path) -> None:
+    s = Settings(warehouse_dir=tmp_path, landing_dir=tmp_path / "landing", threads=1, memory_limit="1GB")
+    shutil.copyfile(published.warehouse_path, s.warehouse_path)
+    with duckdb.connect(str(s.warehouse_path)) as con:
+        # the Paid Search conversion-rate alert fired on the two days before too
+        con.execute(
+            "insert into marts.fct_kpi_alerts "
+            "select * replace (alert_date - 1 as alert_date) from marts.fct_kpi_alerts where scope = 'channel' "
+            "union all "
+            "select * replace (alert_date - 2 as alert_date) from marts.fct_kpi_alerts where scope = 'channel'"
+        )
+    publish(s)
+    page = write_report(s).read_text(encoding="utf-8")
+    alerts = page.split('<table class="alerts">', 1)[1].split("</table>", 1)[0]
+    assert alerts.count("channel: Paid Search") == 1
+    assert "3 days since Feb 26" in alerts
+    assert "3 KPI and scope combinations alerted" in page
