@@ -151,7 +151,7 @@ SOURCES: tuple[Source, ...] = (
     Source(
         "tiktok_push", "tiktok", "paid_social", "tt_growth_push", ("https://www.tiktok.com/",), "ttclid",
         campaign_id="1790002", campaign_name="TikTok Growth Push", ads=(("broad_18_34", "spark_ad_trend"),
-        ("broad_18_34", "spark_ad_creator")), cpc=1.6, ctr=0.011, intent=0.8, b2b=0.0, landing=("product", "home"),
+        ("broad_18_34", "spark_ad_creator")), cpc=2.6, ctr=0.011, intent=0.8, b2b=0.0, landing=("product", "home"),
         **TIKTOK,
     ),
     Source(

@@ -42,6 +42,7 @@ from northstar.sample.catalog import (
 from northstar.sample.fx import fx_rate
 
 PARQUET_THRESHOLD = 200_000
+PRE_WINDOW_DAYS = 21  # visitors whose journeys started before the window (their earlier sessions are not written)
 EVENT_COLUMNS = (
     "event_id", "occurred_at", "anonymous_id", "user_id", "session_id", "event_name", "page_url", "page_referrer",
     "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "click_id", "device_category", "country",
@@ -204,13 +205,15 @@ class _Generator:
     def _draw_visitors(self) -> None:
         rng = np.random.default_rng(self.seed)
         n, d = self.n, self.days
-        day_w = np.ones(d)
-        for i in range(d):
+        # Journeys already under way when the window opens (warm start: no ramp-up of returning traffic).
+        warm = PRE_WINDOW_DAYS
+        day_w = np.ones(d + warm)
+        for i in range(-warm, d):
             wd = (self.start + timedelta(days=i)).weekday()
-            day_w[i] = (0.82 if wd >= 5 else 1.0) * (1 + 0.25 * i / max(d, 1))
+            day_w[i + warm] = (0.82 if wd >= 5 else 1.0) * (1 + 0.1 * max(i, 0) / max(d, 1))
             if i >= self.plan.overspend_start:  # the push campaign brings extra new visitors
-                day_w[i] *= 1 + 0.35 * min(1.0, (i - self.plan.overspend_start + 1) / 21)
-        first_day = rng.choice(d, size=n, p=day_w / day_w.sum())
+                day_w[i + warm] *= 1 + 0.35 * min(1.0, (i - self.plan.overspend_start + 1) / 21)
+        first_day = rng.choice(d + warm, size=n, p=day_w / day_w.sum()) - warm
         extra = rng.geometric(0.42, size=n) - 1  # mean ~1.4 return sessions
         total = 1 + extra
         vid = np.repeat(np.arange(n, dtype=np.int64), total)
@@ -221,7 +224,7 @@ class _Generator:
         cs = np.cumsum(gaps)
         offs = cs - np.repeat(cs[starts], total)
         sday = np.repeat(first_day, total) + offs
-        keep = sday < d
+        keep = (sday >= 0) & (sday < d)
         vid, seq, sday = vid[keep], seq[keep], sday[keep]
         order = np.lexsort((seq, vid, sday))
         self.s_vid = vid[order].astype(np.int32)
@@ -298,7 +301,9 @@ class _Generator:
             self.v_b2b[v] = 1 if rng.random() < src.b2b else 0
             if src.key == "tiktok_push":
                 self.v_low[v] = True
-        b2b = bool(self.v_b2b[v] == 1) if self.v_b2b[v] >= 0 else rng.random() < 0.15
+        elif self.v_b2b[v] < 0:  # journey began before the window
+            self.v_b2b[v] = 1 if rng.random() < 0.15 else 0
+        b2b = bool(self.v_b2b[v] == 1)
         # device: the second device (if any) is used for ~35 % of sessions
         dev_slot = 1 if (self.v_dev2[v] >= 0 and rng.random() < 0.35) else 0
         dev = int(self.v_dev2[v] if dev_slot else self.v_dev1[v])
@@ -307,7 +312,7 @@ class _Generator:
         anon = _anon(v, dev_slot, self.seed)
         country = COUNTRIES[int(self.v_country[v])]
         consent = bool(self.v_consent[v])
-        intent = float(self.v_intent[v]) * src.intent * (0.7 if self.v_low[v] else 1.0)
+        intent = float(self.v_intent[v]) * src.intent * (0.66 if self.v_low[v] else 1.0)
         start_ms = day_ms + int((rng.choices(range(24), cum_weights=_HOUR_CUM)[0] + rng.random()) * 3_600_000)
         style = rng.choices((0, 1, 2, 3, 4, 5), cum_weights=(78, 83, 88, 90, 96, 100))[0]
         if app:
