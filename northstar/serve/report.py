@@ -503,7 +503,9 @@ def _funnel_section(data: ReportData) -> str:
     return f"""<section id="funnel" data-section="funnel">
       <h2>Funnel</h2>
       <p class="lede">Sessions reaching each stage, with the step conversion from the stage before and the
-      drop-off. Closed: stages reached in order; open: the stage reached at all.</p>
+      drop-off. Closed: stages reached in order; open: the stage reached at all. Tip: open the report as
+      <code>index.html?channel=Email</code> (also <code>funnel=</code>, <code>month=</code>, <code>mode=open</code>)
+      to share it with the filters set.</p>
       {body}
     </section>"""
 

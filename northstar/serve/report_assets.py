@@ -167,6 +167,15 @@ JS = r"""
     values.forEach(function (v, i) { var o = el("option", { value: v }, labels[i]); if (v === chosen) o.selected = true; sel.appendChild(o); });
   }
 
+  // Deep links: index.html?channel=Email&funnel=b2b&month=2026-02&mode=open preselects the filters.
+  var Q = {};
+  (location.search || "").replace(/^\?/, "").split("&").forEach(function (kv) {
+    if (!kv) return;
+    var i = kv.indexOf("="), k = i < 0 ? kv : kv.slice(0, i), v = i < 0 ? "" : kv.slice(i + 1);
+    try { Q[decodeURIComponent(k)] = decodeURIComponent(v.replace(/\+/g, " ")); } catch (err) { /* ignore bad escapes */ }
+  });
+  function pickOr(value, allowed, fallback) { return allowed.indexOf(value) >= 0 ? value : fallback; }
+
   // ---------------------------------------------------------------- funnel
   function initFunnel() {
     var F = D.funnel;
@@ -183,21 +192,27 @@ JS = r"""
     funnels.sort(function (a, b) { return lastStage[b].n - lastStage[a].n || (a < b ? -1 : 1); });
     var months = uniq(rows.map(function (r) { return r.month; })).sort();
     var channels = uniq(rows.map(function (r) { return r.channel; })).sort();
-    var state = { funnel: funnels[0], channel: "", month: months.indexOf(D.month) >= 0 ? D.month : "", mode: "closed" };
+    var state = {
+      funnel: pickOr(Q.funnel, funnels, funnels[0]),
+      channel: pickOr(Q.channel, channels, ""),
+      month: pickOr(Q.month, months.concat([""]), months.indexOf(D.month) >= 0 ? D.month : ""),
+      mode: pickOr(Q.mode, ["closed", "open"], "closed")
+    };
     var pick = document.getElementById("funnel-pick");
     funnels.forEach(function (f, i) {
       var b = el("button", { type: "button", "data-funnel": f }, f);
-      if (i === 0) b.className = "on";
+      if (f === state.funnel) b.className = "on";
       b.addEventListener("click", function () { state.funnel = f; setOn(pick, b); draw(); });
       pick.appendChild(b);
     });
     var chSel = document.getElementById("funnel-channel");
-    fillSelect(chSel, [""].concat(channels), ["All channels"].concat(channels), "");
+    fillSelect(chSel, [""].concat(channels), ["All channels"].concat(channels), state.channel);
     chSel.addEventListener("change", function () { state.channel = chSel.value; draw(); });
     var moSel = document.getElementById("funnel-month");
     fillSelect(moSel, [""].concat(months), ["All months"].concat(months), state.month);
     moSel.addEventListener("change", function () { state.month = moSel.value; draw(); });
     var mode = document.getElementById("funnel-mode");
+    setOn(mode, mode.querySelector('[data-mode="' + state.mode + '"]'));
     Array.prototype.forEach.call(mode.querySelectorAll("button"), function (b) {
       b.addEventListener("click", function () { state.mode = b.getAttribute("data-mode"); setOn(mode, b); draw(); });
     });
@@ -218,7 +233,7 @@ JS = r"""
       var first = stages[order[0]].n || 0, prev = null;
       order.forEach(function (o, i) {
         var st = stages[o], share = first ? st.n / first : 0;
-        var row = el("div", { "class": "f-row", "data-stage": st.stage });
+        var row = el("div", { "class": "f-row", "data-stage": st.stage, "data-sessions": String(st.n) });
         row.appendChild(el("div", { "class": "f-name" }, st.stage.replace(/_/g, " ")));
         var track = el("div", { "class": "f-track" });
         var bar = el("div", { "class": "f-bar" }); bar.style.width = (share * 100).toFixed(2) + "%";
@@ -252,7 +267,8 @@ JS = r"""
     var idx = {}; T.columns.forEach(function (c, i) { idx[c] = i; });
     var channels = uniq(T.rows.map(function (r) { return r[1]; })).sort();
     var sel = document.getElementById("trend-channel");
-    fillSelect(sel, [""].concat(channels), ["All channels"].concat(channels), "");
+    var start = pickOr(Q.channel, channels, "");
+    fillSelect(sel, [""].concat(channels), ["All channels"].concat(channels), start);
     sel.addEventListener("change", function () { draw(sel.value); });
     function col(r, c) { return idx[c] === undefined ? 0 : (r[idx[c]] || 0); }
     function series(channel) {
@@ -372,7 +388,7 @@ JS = r"""
         body.appendChild(svg);
       });
     }
-    draw("");
+    draw(start);
   }
 
   initFunnel();

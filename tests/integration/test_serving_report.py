@@ -109,6 +109,20 @@ def test_report_renders_offline_with_every_section_and_no_console_error(report: 
     assert sorted(a.get("data-alert") for a in dom.with_class("alert-dot")) == ["2026-02-10", "2026-02-28"]
 
 
+def test_the_funnel_filters_by_channel(report: Path, tmp_path: Path) -> None:
+    # the filters can be preset from the address, which is how this test sets them without clicking
+    url = report.as_uri() + "?channel=Email&funnel=b2b&mode=open&month=2026-02"
+    proc = _run_chromium(tmp_path, "--dump-dom", url)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [line for line in proc.stderr.splitlines() if ":CONSOLE" in line] == []
+    dom = _Elements()
+    dom.feed(proc.stdout)
+    sessions = {a.get("data-stage"): float(a.get("data-sessions") or 0) for a in dom.with_class("f-row")}
+    # February, Email: 28 days x 50 sessions; open b2b funnel shares 30 %, 12 %, 1 % (rounded per day)
+    assert sessions == {"session_start": 1400, "solution_view": 420, "pricing_view": 168, "demo_request": 28}
+    assert {a.get("data-mode") for a in dom.with_class("on") if a.get("data-mode")} == {"open"}
+
+
 def test_report_screenshot(report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     proc = _run_chromium(tmp_path, "--window-size=1400,6000", f"--screenshot={shot}", report.as_uri())
