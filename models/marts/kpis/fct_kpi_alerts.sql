@@ -12,9 +12,10 @@
         Counts are also tested one day at a time (window_days = 1) against the same weekday of the baseline
         weeks (d-7, d-14, d-21, d-28), so a one-day tracking outage shows up on its own day without weekday
         seasonality paging anyone; when both windows fire, the row keeps the more significant one.
-    For conversion-rate alerts, suspected_step names the funnel step (stage k-1 -> stage k, any funnel) whose
-    open-funnel step conversion fell most over the same windows, ranked by its two-proportion z (so a tiny
-    noisy step does not outrank a large real fall).
+    For conversion-rate alerts that fall, suspected_step names the funnel step (stage k-1 -> stage k, any funnel) whose
+    open-funnel step conversion fell most over the same windows: the largest relative fall among the steps whose
+    fall is significant (two-proportion z, p < alert_max_p_value), so neither a tiny noisy step nor a mix shift at
+    the top of the funnel (huge n, small relative change) outranks a large real fall.
     severity: critical when p < alert_max_p_value / 10 and |change| >= 2 x alert_min_change, else warning.
     Days are dense (a day without sessions counts as 0), so the windows are calendar days.
 -#}
@@ -314,7 +315,16 @@ suspected_steps as (
         step_name,
         step_rate_actual,
         step_rate_baseline,
-        row_number() over (partition by alert_date, scope, scope_value order by step_z) as step_rank
+        -- largest relative fall among the steps whose fall is significant (a mix shift at the top of the
+        -- funnel has a huge n and so a large z, but a small relative change); else the most significant fall
+        row_number() over (
+            partition by alert_date, scope, scope_value
+            order by
+                case when {{ kpi_two_sided_p_value('step_z') }} < {{ max_p }} then 0 else 1 end,
+                case when {{ kpi_two_sided_p_value('step_z') }} < {{ max_p }}
+                    then {{ safe_divide('step_rate_actual', 'step_rate_baseline') }} end,
+                step_z
+        ) as step_rank
     from step_changes
     where step_z < 0
 ),
@@ -343,11 +353,11 @@ final as (
         cast(fired.actual_denominator as double) as actual_denominator,
         cast(fired.baseline_numerator as double) as baseline_numerator,
         cast(fired.baseline_denominator as double) as baseline_denominator,
-        cast(case when fired.kpi = 'conversion_rate' then suspected_steps.step_name end as varchar)
+        cast(case when fired.kpi = 'conversion_rate' and fired.change < 0 then suspected_steps.step_name end as varchar)
             as suspected_step,
-        cast(case when fired.kpi = 'conversion_rate' then suspected_steps.step_rate_actual end as double)
+        cast(case when fired.kpi = 'conversion_rate' and fired.change < 0 then suspected_steps.step_rate_actual end as double)
             as suspected_step_rate_actual,
-        cast(case when fired.kpi = 'conversion_rate' then suspected_steps.step_rate_baseline end as double)
+        cast(case when fired.kpi = 'conversion_rate' and fired.change < 0 then suspected_steps.step_rate_baseline end as double)
             as suspected_step_rate_baseline,
         cast(
             fired.kpi || ' ' || case when fired.change < 0 then 'down' else 'up' end
@@ -362,7 +372,7 @@ final as (
             end
             || printf(' (p = %.2g)', fired.p_value)
             || case
-                when fired.kpi = 'conversion_rate' and suspected_steps.step_name is not null
+                when fired.kpi = 'conversion_rate' and fired.change < 0 and suspected_steps.step_name is not null
                     then printf('; suspected step %s: %.1f%% against %.1f%%', suspected_steps.step_name,
                         100 * suspected_steps.step_rate_actual, 100 * suspected_steps.step_rate_baseline)
                 else ''
