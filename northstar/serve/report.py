@@ -75,6 +75,14 @@ KPI_DEFINITIONS: dict[str, str] = {
 
 OTHER_DEFINITIONS: list[tuple[str, str]] = [
     (
+        "Conversions",
+        "An event (or session) that matches a goal of conversion_goals, counted per the goal's counting rule. "
+        "Macro goals are the outcomes the business is paid for (purchase, demo request, contact form …); micro "
+        'goals are steps towards them. "Conversions" in the tables are macro conversions; attributed '
+        "conversions are the same conversions credited to touchpoints by an attribution model (fractions of "
+        "one conversion add up to whole conversions).",
+    ),
+    (
         "Attribution models",
         "For each macro conversion the touchpoints are the visitor's sessions that start within the lookback "
         "window (default 30 days) before it, up to and including the converting session. first_touch and "
