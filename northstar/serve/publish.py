@@ -279,14 +279,19 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path, marts: list[st
 
 
 def _swap_parquet(settings: Settings, new_version_dir: Path) -> None:
-    """Point `parquet` at the new version with one atomic rename of a symlink; keep one previous version."""
+    """Point `parquet` at the new version with one atomic rename of a symlink; keep the newest few versions."""
     link = settings.parquet_dir
     versions = new_version_dir.parent
     if link.exists() and not link.is_symlink():
         # A plain directory from an older layout: move it into the versions dir first (not atomic, once).
         os.replace(link, versions / f"legacy-{uuid.uuid4().hex[:8]}")
     tmp_link = link.with_name(f".{link.name}.link-{uuid.uuid4().hex[:8]}")
-    os.symlink(os.path.relpath(new_version_dir, link.parent), tmp_link, target_is_directory=True)
+    try:
+        os.symlink(os.path.relpath(new_version_dir, link.parent), tmp_link, target_is_directory=True)
+    except (OSError, NotImplementedError):
+        # No symlinks here (Windows without developer mode): two renames, with a moment without `parquet`.
+        os.replace(new_version_dir, link)
+        return
     os.replace(tmp_link, link)
     # Keep the newest few versions (a reader may still be reading one it resolved earlier), drop the rest.
     others = sorted(

@@ -225,3 +225,14 @@ def test_summary_names_the_outputs(settings: Settings) -> None:
     text = console.export_text()
     assert "fct_kpi_daily" in text and "177" in text
     assert str(settings.serving_path) in text and "v1.2.0" in text and "2026-02-28" in text
+
+
+def test_without_symlinks_parquet_is_swapped_with_renames(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_symlinks(*args, **kwargs):
+        raise OSError("symbolic links are not available (injected)")
+
+    monkeypatch.setattr(publish_mod.os, "symlink", no_symlinks)
+    for _ in range(2):
+        publish(settings)
+        assert settings.parquet_dir.is_dir() and not settings.parquet_dir.is_symlink()
+        assert sorted(p.name for p in settings.parquet_dir.iterdir()) == sorted(f"{m}.parquet" for m in EXPECTED_ROWS)
