@@ -117,3 +117,15 @@ def test_run_bench_on_tiny_data_prints_all_four_rows(tmp_path: Path) -> None:
     assert sum(r[2] for r in report.baseline.rows) > 0
     assert not (tmp_path / "bench").exists()  # scratch space removed; the user's warehouse never created
     assert not settings.warehouse_path.exists()
+
+
+def test_bench_refuses_a_work_dir_it_did_not_create(tmp_path: Path) -> None:
+    from northstar.cli import UserError
+
+    foreign = tmp_path / "not_bench"
+    foreign.mkdir()
+    (foreign / "precious.duckdb").write_text("keep me", encoding="utf-8")
+    settings = Settings(warehouse_dir=tmp_path / "warehouse", landing_dir=tmp_path / "landing")
+    with pytest.raises(UserError, match="not a northstar bench directory"):
+        run_bench(settings, visitors=10, days=1, console=Console(record=True), work_dir=foreign)
+    assert (foreign / "precious.duckdb").read_text(encoding="utf-8") == "keep me"
