@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from northstar.cli import UserError
@@ -86,12 +87,26 @@ def run_query(settings: Settings, sql: str, out: Path | None = None, console: Co
             # Fetch one row more than we print, and count only when there are more.
             head = rel.limit(MAX_PRINTED_ROWS + 1).fetchall()
             total = len(head) if len(head) <= MAX_PRINTED_ROWS else rel.aggregate("count(*)").fetchall()[0][0]
-            console.print(result_table(rel.columns, head, total=total))
+            _print_wide(console, result_table(rel.columns, head, total=total))
             return total
         except duckdb.Error as exc:
             raise _query_error(exc) from None
     finally:
         con.close()
+
+
+def _print_wide(console: Console, table: Table) -> None:
+    """In a terminal, fit its width; when piped or logged (no width to fit), print the table at its natural width."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    width = console.width
+    natural = Measurement.get(console, console.options.update(width=1000, max_width=1000), table).maximum
+    console.width = min(max(natural, width), 1000)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def _quote(path: Path) -> str:
@@ -164,17 +179,18 @@ left join attributed as a on a.channel = b.channel
 order by b.channel is null, b.spend desc, b.revenue desc, b.channel
 """
 
+# The campaign table shows the numbers its recommendation is made from: attributed with the configured model.
 CAMPAIGN_KPIS_SQL = """
 select
     campaign_key,
     coalesce(campaign_name, campaign_key) as campaign,
     channel,
     spend,
-    macro_conversions as conversions,
-    cpa,
+    attributed_conversions as conversions,
+    attributed_cpa as cpa,
     target_cpa,
-    roas,
-    roi,
+    break_even_cpa,
+    attributed_roas as roas,
     recommendation,
     recommendation_reason
 from campaigns
@@ -250,23 +266,28 @@ def print_kpis(
         )
     else:
         table = Table(title=f"KPIs by campaign, {label} ({currency})", title_justify="left", box=box.SIMPLE_HEAD)
-        for i, h in enumerate(["campaign", "channel", "spend", "conv", "CPA", "target", "ROAS", "ROI", "do", "why"]):
+        for i, h in enumerate(
+            ["campaign", "channel", "spend", "attr. conv", "attr. CPA", "target", "break-even", "ROAS", "do", "why"]
+        ):
             # numbers never wrap; the reason takes what width is left
             table.add_column(h, justify="right" if 2 <= i <= 7 else "left", no_wrap=i < 9, ratio=1 if i == 9 else None)
         colours = {"scale": "green", "keep": "cyan", "fix": "yellow", "cut": "red"}
+        names = [r["campaign"] for r in rows]
         for r in rows:
+            if names.count(r["campaign"]) > 1:  # two campaigns, one name: tell them apart by their key
+                r["campaign"] = f"{r['campaign']} ({r['campaign_key']})"
             rec = r["recommendation"] or ""
             table.add_row(
                 r["campaign"],
                 r["channel"] or "",
                 m(r["spend"]),
-                fmt.count(r["conversions"]),
+                fmt.count(None if r["conversions"] is None else round(r["conversions"], 1)),
                 m2(r["cpa"]) if r["spend"] else "–",
                 m2(r["target_cpa"]),
+                m2(r["break_even_cpa"]),
                 fmt.ratio(r["roas"]),
-                fmt.pct(r["roi"]),
                 f"[{colours[rec]}]{rec}[/]" if rec in colours else rec,
                 r["recommendation_reason"] or "",
             )
-    console.print(table)
+    _print_wide(console, table)
     return rows
