@@ -577,11 +577,11 @@ class _Generator:
         return out
 
     def _write_events(self, rng: random.Random, di: int, day: date, events: list[list]) -> None:
-        rows: list[list] = []
-        for e in events:
+        rows = events  # converted in place: only one copy of the day's events is alive
+        for i, e in enumerate(events):
             eid = f"{rng.getrandbits(128):032x}"
             eid = f"{eid[:8]}-{eid[8:12]}-{eid[12:16]}-{eid[16:20]}-{eid[20:]}"
-            rows.append([eid, _fmt_ts(e[0], e[1]), *e[2:-1]])
+            rows[i] = [eid, _fmt_ts(e[0], e[1]), *e[2:-1]]
         self.rows["events"] += len(rows)
         dirty = self._n_dirty(rng, "events", len(rows), di) if rows else {}
         extra: list[tuple[int, object]] = []  # (position, row or raw bytes)
