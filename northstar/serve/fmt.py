@@ -90,8 +90,10 @@ def ratio(value: float | None) -> str:
 def count(value: float | None) -> str:
     if _missing(value):
         return "–"
-    if isinstance(value, float) and not value.is_integer():
+    if isinstance(value, float) and not value.is_integer() and abs(value) < 100:
         return f"{value:,.1f}"
+    if isinstance(value, float):
+        return f"{round(value):,}"
     return f"{int(value):,}"
 
 

@@ -122,6 +122,19 @@ CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
     "base-uri 'none'; form-action 'none'"
 )
+# KPIs that are sums over days (the scorecard pro-rates their targets; the report pro-rates comparisons).
+ADDITIVE_KPIS = {
+    "sessions",
+    "visitors",
+    "goal_score",
+    "leads",
+    "orders",
+    "revenue",
+    "gross_margin",
+    "spend",
+    "impressions",
+    "clicks",
+}
 # A month with fewer days of data than this is too young to report on (see _report_month).
 MIN_DAYS_FOR_MONTH = 7
 # Alerts listed: those of the last ALERT_DAYS days up to the last day with data, at most MAX_ALERTS.
@@ -225,13 +238,23 @@ def load_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
 
     if _has(con, "scorecard"):
         data.scorecard = _rows(con, "select * from scorecard where month = ? order by kpi", [month])
+        # days with data in the report month, for months still in progress only
+        days_now = {
+            (r["kpi"], r["scope"], r["scope_value"]): r.get("days_with_data")
+            for r in data.scorecard
+            if r.get("days_with_data") and r.get("days_in_month") and r["days_with_data"] < r["days_in_month"]
+        }
         for r in _rows(
             con,
-            "select kpi, scope, scope_value, actual from scorecard where month = (select max(month) from "
-            "scorecard where month < ?)",
+            "select * from scorecard where month = (select max(month) from scorecard where month < ?)",
             [month],
         ):
-            data.previous[(r["kpi"], r["scope"], r["scope_value"])] = r["actual"]
+            key = (r["kpi"], r["scope"], r["scope_value"])
+            previous, now_days, then_days = r["actual"], days_now.get(key), r.get("days_with_data")
+            # A month still in progress is compared with the previous month pro-rated to as many days (sums only).
+            if previous is not None and r["kpi"] in ADDITIVE_KPIS and now_days and then_days:
+                previous = previous * now_days / then_days
+            data.previous[key] = previous
 
     if _has(con, "kpi_daily") and _has(con, "attribution"):
         data.channels = channel_kpis(con, month, meta_row["attribution_model"])
@@ -487,7 +510,8 @@ def _scorecard_section(data: ReportData) -> str:
     return f"""<section id="scorecard" data-section="scorecard">
       <h2>Scorecard against targets <span class="h-sub">{e(_month_label(data.month))}</span></h2>
       <p class="lede">Targets come from <code>kpi_targets</code>; counts and money are compared with the target
-      pro-rated to the days with data. Cost KPIs (CPA, spend …) are on track when at or below target.</p>
+      pro-rated to the days with data (and, while a month is in progress, with the previous month pro-rated to as
+      many days). Cost KPIs (CPA, spend …) are on track when at or below target.</p>
       {table}
     </section>"""
 

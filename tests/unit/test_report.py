@@ -178,3 +178,20 @@ def test_alerts_are_listed_once_per_kpi_and_scope_with_the_latest_firing(publish
     assert alerts.count("channel: Paid Search") == 1
     assert "3 days since Feb 26" in alerts
     assert "3 KPI and scope combinations alerted" in page
+
+
+def test_a_month_in_progress_is_compared_per_day(tmp_path: Path) -> None:
+    s = Settings(warehouse_dir=tmp_path, landing_dir=tmp_path / "landing", threads=1, memory_limit="1GB")
+    build_sample_marts(s.warehouse_path)
+    with duckdb.connect(str(s.warehouse_path)) as con:
+        # February as if only its first 14 days were in: half of every sum
+        con.execute(
+            "update marts.fct_kpi_scorecard set days_with_data = 14, actual = actual / 2 "
+            "where month = '2026-02-01' and kpi in ('gross_margin', 'revenue', 'spend', 'sessions')"
+        )
+    publish(s)
+    page = write_report(s).read_text(encoding="utf-8")
+    north_star = page.split('<section id="north-star"', 1)[1].split("</section>", 1)[0]
+    # 14 days of February (2,940) against January pro-rated to 14 days (6,510 x 14 / 31 = 2,940): no change,
+    # where comparing with all of January would have said -54.8 %
+    assert "$2,940" in north_star and "• 0.0%" in north_star and "54.8%" not in north_star
