@@ -702,7 +702,7 @@ def _alerts_table(data: ReportData) -> str:
         scope = "All" if a["scope"] == "all" else f"{a['scope']}: {a['scope_value']}"
         kind = "bad" if a.get("severity") == "critical" else "warn"
         window = a.get("window_days") or 7
-        fired = f"{days} day{'s' if days != 1 else ''} since {since:%b %d}" if days > 1 else "first time"
+        fired = f"fired on {days} days since {since:%b %d}" if days > 1 else "first time"
         rows.append(
             [
                 _two(f"{a['alert_date']:%Y-%m-%d}", fired),

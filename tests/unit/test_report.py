@@ -176,7 +176,7 @@ def test_alerts_are_listed_once_per_kpi_and_scope_with_the_latest_firing(publish
     page = write_report(s).read_text(encoding="utf-8")
     alerts = page.split('<table class="alerts">', 1)[1].split("</table>", 1)[0]
     assert alerts.count("channel: Paid Search") == 1
-    assert "3 days since Feb 26" in alerts
+    assert "fired on 3 days since Feb 26" in alerts
     assert "3 KPI and scope combinations alerted" in page
 
 
