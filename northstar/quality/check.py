@@ -166,6 +166,9 @@ def _observed(result: Any) -> str:
     for item in [info, *[v for v in info.values() if isinstance(v, dict)]]:
         if not result.success and item.get("raised_exception", True) and item.get("exception_message"):
             return "error: " + str(item["exception_message"]).splitlines()[0][:200]
+    if result.expectation_config.type == "expect_table_columns_to_match_set":
+        missing = ((res.get("details") or {}).get("mismatched") or {}).get("missing") or []
+        return "missing: " + ", ".join(missing) if missing else ("all present" if result.success else "")
     for key in ("observed_value", "unexpected_count"):
         if key in res:
             value = res[key]

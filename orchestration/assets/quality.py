@@ -58,7 +58,7 @@ def build_quality_checks(known_assets: set[dg.AssetKey]) -> list[dg.AssetChecksD
         if key not in known_assets:
             continue  # e.g. a mart not built by this dbt project yet
         extra = []
-        if suite == "raw_load_manifest":
+        if suite == "raw_load_manifest":  # targets raw/events
             # The manifest holds every kind's files: check it after all four loads.
             extra = [k for k in known_assets if k.path[0] == "raw" and k != key]
         checks.append(_suite_check(suite, key, extra))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from datetime import date
 from pathlib import Path
 
@@ -34,13 +33,14 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def defs(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("dagster")
-    # Read when the code location loads: where `dbt parse` writes the manifest, the partitions' timezone.
-    os.environ["NORTHSTAR_WAREHOUSE_DIR"] = str(base / "parse_wh")
-    os.environ["DAGSTER_HOME"] = str(base / "dagster_home")
     (base / "dagster_home").mkdir()
-    from orchestration.definitions import defs as definitions
+    with pytest.MonkeyPatch.context() as mp:
+        # Read when the code location loads: where `dbt parse` writes the manifest.
+        mp.setenv("NORTHSTAR_WAREHOUSE_DIR", str(base / "parse_wh"))
+        mp.setenv("DAGSTER_HOME", str(base / "dagster_home"))
+        from orchestration.definitions import defs as definitions
 
-    return definitions
+        yield definitions
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, warehouse: Path, landing: Path) -> Path:

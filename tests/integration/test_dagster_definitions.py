@@ -1,0 +1,85 @@
+"""What the Definitions promise, checked in-process: partitions, schedule, sensor, retries, the warehouse pool,
+blocking GX checks and lineage from the ingest assets through dbt to publish."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+dg = pytest.importorskip("dagster")
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory):
+    base = tmp_path_factory.mktemp("defs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NORTHSTAR_WAREHOUSE_DIR", str(base / "wh"))  # where `dbt parse` writes the manifest
+        from orchestration import definitions
+
+        yield definitions
+
+
+def test_assets_lineage_and_partitions(loaded) -> None:
+    defs = loaded.defs
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"raw/events", "raw/ad_spend", "raw/orders", "raw/leads", "serving/marts"} <= keys
+    # lineage: dbt's sources are the ingest assets (meta.dagster.asset_key), publish depends on the marts
+    staging = graph.get(dg.AssetKey(["staging", "stg_web__events"]))
+    assert dg.AssetKey(["raw", "events"]) in staging.parent_keys
+    serving = graph.get(dg.AssetKey(["serving", "marts"]))
+    assert dg.AssetKey(["marts", "fct_sessions"]) in serving.parent_keys
+    partitions = serving.partitions_def
+    assert isinstance(partitions, dg.DailyPartitionsDefinition)
+    assert partitions.timezone == os.environ.get("NORTHSTAR_REPORTING_TIMEZONE", "UTC")
+    assert partitions.get_first_partition_key() == "2026-01-01"
+
+
+def test_everything_touching_the_warehouse_is_in_one_pool_with_retries(loaded) -> None:
+    from orchestration.assets import dbt, ingest, publish
+    from orchestration.resources import WAREHOUSE_POOL
+
+    for assets_def in [*ingest.ingest_assets, dbt.northstar_dbt_assets, publish.serving_marts]:
+        assert assets_def.op.pool == WAREHOUSE_POOL
+        assert assets_def.op.retry_policy is not None and assets_def.op.retry_policy.max_retries == 2
+    instance_yaml = (Path(loaded.__file__).parent / "dagster.yaml").read_text()
+    assert "default_limit: 1" in instance_yaml
+
+
+def test_gx_checks_are_blocking_and_dbt_tests_are_checks(loaded) -> None:
+    graph = loaded.defs.resolve_asset_graph()
+    gx_checks = {k for k in graph.asset_check_keys if k.name.startswith("gx_")}
+    names = {k.name for k in gx_checks}
+    assert {"gx_raw_events", "gx_raw_load_manifest", "gx_marts_fct_sessions"} <= names
+    for key in gx_checks:
+        assert graph.get_check_spec(key).blocking, key
+    dbt_checks = {k for k in graph.asset_check_keys if not k.name.startswith("gx_")}
+    assert any(k.name.startswith("unique_") for k in dbt_checks)
+
+
+def test_schedule_runs_every_morning_for_the_previous_day(loaded) -> None:
+    schedule = loaded.defs.resolve_schedule_def("northstar_daily_schedule")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.job_name == "northstar_daily"
+
+
+def test_sensor_requests_a_run_for_new_or_changed_landing_files(loaded, tmp_path, monkeypatch) -> None:
+    from orchestration.sensors import landing_sensor
+
+    monkeypatch.setenv("NORTHSTAR_LANDING_DIR", str(tmp_path))
+    (tmp_path / "events_2026-01-03.jsonl").write_text("{}\n")
+    (tmp_path / "ad_spend_2026-01-03.csv").write_text("date\n")
+    (tmp_path / "orders_2026-01-04.csv").write_text("order_id\n")
+    (tmp_path / "notes.txt").write_text("not a landing file")
+
+    first = landing_sensor(dg.build_sensor_context(cursor=None))
+    assert sorted(r.partition_key for r in first.run_requests) == ["2026-01-03", "2026-01-04"]
+
+    again = landing_sensor(dg.build_sensor_context(cursor=first.cursor))
+    assert again.run_requests == []
+
+    (tmp_path / "orders_2026-01-04.csv").write_text("order_id\no1\n")  # changed size: new data for that day
+    changed = landing_sensor(dg.build_sensor_context(cursor=again.cursor))
+    assert [r.partition_key for r in changed.run_requests] == ["2026-01-04"]
