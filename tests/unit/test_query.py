@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -123,3 +126,26 @@ def test_kpis_rejects_bad_arguments(settings: Settings) -> None:
     console = _console()
     assert print_kpis(settings, month="2025-01", console=console) == []
     assert "No data for January 2025" in console.export_text()
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NORTHSTAR_WAREHOUSE_DIR": str(settings.warehouse_dir), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-c", "from northstar.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_the_cli_commands_print_results_and_one_line_errors(settings: Settings) -> None:
+    ok = _cli(settings, "kpis", "--month", "2026-01")
+    assert ok.returncode == 0, ok.stderr
+    assert "KPIs by channel, January 2026" in ok.stdout and "$3,100" in ok.stdout
+    ok = _cli(settings, "query", "select count(*) as n from alerts")
+    assert ok.returncode == 0 and "3" in ok.stdout
+    refused = _cli(settings, "query", "drop table marts.fct_kpi_daily")
+    assert refused.returncode == 2
+    assert "error: query failed" in refused.stderr and "read-only" in refused.stderr
+    assert "Traceback" not in refused.stderr
