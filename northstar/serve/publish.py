@@ -317,6 +317,32 @@ def _check_complete(serving_file: Path, parquet_dir: Path, row_counts: dict[str,
                 )
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file (or a directory's entries) to disk, so a crash cannot leave a renamed but empty file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # e.g. directories cannot be opened on Windows: best effort
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temporaries(out_dir: Path, serving_name: str) -> None:
+    """Temp files of a publish that was killed (its process is gone) are removed; a running one's are kept."""
+    for leftover in out_dir.glob(f".{serving_name}.tmp-*"):
+        pid = leftover.name.split(".tmp-", 1)[1].split("-", 1)[0]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except (ValueError, OSError):
+            continue
+
+
 def publish(settings: Settings) -> PublishResult:
     """Copy the marts to a new serving file and Parquet export, then swap both in atomically."""
     started = time.monotonic()
@@ -326,6 +352,7 @@ def publish(settings: Settings) -> PublishResult:
     _check_storage_version(settings.serving_storage_version)
     out_dir = settings.serving_path.parent
     out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(out_dir, settings.serving_path.name)
     token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp_serving = out_dir / f".{settings.serving_path.name}.tmp-{token}"
     versions_dir = out_dir / PARQUET_VERSIONS_DIR
@@ -359,10 +386,13 @@ def publish(settings: Settings) -> PublishResult:
         files = _write_parquet(con, parquet_version, marts)
         con.close()
         _check_complete(tmp_serving, parquet_version, row_counts)
-        # Both outputs are complete: swap them in. Each swap is one rename.
+        for path in [tmp_serving, *files, parquet_version]:
+            _fsync(path)
+        # Both outputs are complete and on disk: swap them in. Each swap is one rename.
         os.replace(tmp_serving, settings.serving_path)
         swapped = True
         _swap_parquet(settings, parquet_version)
+        _fsync(out_dir)
     except (duckdb.Error, OSError) as exc:  # e.g. disk full: say so in one line, keep the last good outputs
         where = (
             "the new serving file is in place but Parquet is not"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import struct
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -236,3 +239,15 @@ def test_without_symlinks_parquet_is_swapped_with_renames(settings: Settings, mo
         publish(settings)
         assert settings.parquet_dir.is_dir() and not settings.parquet_dir.is_symlink()
         assert sorted(p.name for p in settings.parquet_dir.iterdir()) == sorted(f"{m}.parquet" for m in EXPECTED_ROWS)
+
+
+def test_temporaries_of_a_killed_publish_are_cleaned_up(settings: Settings) -> None:
+    settings.warehouse_dir.mkdir(exist_ok=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = settings.warehouse_dir / f".serving.duckdb.tmp-{dead.pid}-deadbeef"
+    alive = settings.warehouse_dir / f".serving.duckdb.tmp-{os.getpid()}-cafecafe"
+    stale.write_bytes(b"half a file")
+    alive.write_bytes(b"someone else's publish in progress")
+    publish(settings)
+    assert not stale.exists() and alive.exists()
