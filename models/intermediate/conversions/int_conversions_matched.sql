@@ -17,13 +17,14 @@ with
 
 matches as (
     select * from {{ ref('int_events_matched') }}
-    where rule_kind = 'goal'
-    {% if is_incremental() %}
-        and session_id in (
-            select session_id from {{ ref('int_sessions_aggregated') }}
-            where _batch_at > (select coalesce(max(_batch_at), cast('1900-01-01' as timestamp)) from {{ this }})
-        )
-    {% endif %}
+    where
+        rule_kind = 'goal'
+        {% if is_incremental() %}
+            and session_id in (
+                select session_id from {{ ref('int_sessions_aggregated') }}
+                where _batch_at > (select coalesce(max(_batch_at), cast('1900-01-01' as timestamp)) from {{ this }})
+            )
+        {% endif %}
 ),
 
 goals as (
@@ -48,7 +49,8 @@ counted as (
     from matches
     inner join goals
         on matches.rule_id = goals.goal_id
-    qualify goals.counting = 'every_event'
+    qualify
+        goals.counting = 'every_event'
         or row_number() over (
             partition by matches.rule_id, matches.session_id order by matches.occurred_at_utc, matches.event_index
         ) = 1

@@ -24,7 +24,8 @@ first_per_order as (
         case
             when order_id is null then false
             else row_number() over (
-                partition by order_id order by case when order_id is null then 1 else 0 end, occurred_at_utc,
+                partition by
+                    order_id order by case when order_id is null then 1 else 0 end, occurred_at_utc,
                 conversion_id
             ) = 1
         end as carries_order

@@ -63,8 +63,9 @@ event_matches as (
         indexed.event_index
     from indexed
     inner join rules
-        on rules.match_type = 'event'
-        and indexed.event_name = lower(rules.match_value)
+        on
+            rules.match_type = 'event'
+            and indexed.event_name = lower(rules.match_value)
 ),
 
 page_matches as (
@@ -78,9 +79,10 @@ page_matches as (
         indexed.event_index
     from indexed
     inner join rules
-        on rules.match_type = 'page'
-        and indexed.event_name = 'page_view'
-        and indexed.page_path like rules.match_value
+        on
+            rules.match_type = 'page'
+            and indexed.event_name = 'page_view'
+            and indexed.page_path like rules.match_value
 ),
 
 pageview_matches as (
@@ -94,11 +96,12 @@ pageview_matches as (
         indexed.event_index
     from indexed
     inner join rules
-        on rules.match_type = 'session_pageviews'
-        and (
-            (cast(rules.match_value as integer) <= 0 and indexed.event_index = 1)
-            or indexed.page_view_index = cast(rules.match_value as integer)
-        )
+        on
+            rules.match_type = 'session_pageviews'
+            and (
+                (cast(rules.match_value as integer) <= 0 and indexed.event_index = 1)
+                or indexed.page_view_index = cast(rules.match_value as integer)
+            )
 ),
 
 duration_matches as (
@@ -112,8 +115,9 @@ duration_matches as (
         indexed.event_index
     from indexed
     inner join rules
-        on rules.match_type = 'session_duration_s'
-        and indexed.seconds_since_start >= cast(rules.match_value as double)
+        on
+            rules.match_type = 'session_duration_s'
+            and indexed.seconds_since_start >= cast(rules.match_value as double)
     qualify row_number() over (partition by rules.rule_kind, rules.rule_id, indexed.session_id order by indexed.event_index) = 1
 ),
 

@@ -48,8 +48,9 @@ session_before as (
         sessions.campaign_key
     from lifecycle
     inner join sessions
-        on lifecycle.user_id = sessions.visitor_id
-        and sessions.started_at_utc <= lifecycle.created_at_utc
+        on
+            lifecycle.user_id = sessions.visitor_id
+            and lifecycle.created_at_utc >= sessions.started_at_utc
     qualify row_number() over (
         partition by lifecycle.lead_id order by sessions.started_at_utc desc, sessions.session_id desc
     ) = 1

@@ -20,7 +20,8 @@ ranged as (
 ),
 
 reporting as (
-    select * from ranged where currency = upper('{{ var("reporting_currency") }}')
+    select * from ranged
+    where currency = upper('{{ var("reporting_currency") }}')
 ),
 
 crossed as (
@@ -32,8 +33,9 @@ crossed as (
         ranged.rate / reporting.rate as rate_to_reporting
     from ranged
     inner join reporting
-        on ranged.valid_from < reporting.valid_to
-        and reporting.valid_from < ranged.valid_to
+        on
+            ranged.valid_from < reporting.valid_to
+            and ranged.valid_to > reporting.valid_from
     where ranged.currency <> upper('{{ var("reporting_currency") }}')
 ),
 
@@ -47,9 +49,19 @@ reporting_identity as (
 ),
 
 final as (
-    select currency, valid_from, valid_to, cast(rate_to_reporting as double) as rate_to_reporting from crossed
+    select
+        currency,
+        valid_from,
+        valid_to,
+        cast(rate_to_reporting as double) as rate_to_reporting
+    from crossed
     union all
-    select currency, valid_from, valid_to, rate_to_reporting from reporting_identity
+    select
+        currency,
+        valid_from,
+        valid_to,
+        rate_to_reporting
+    from reporting_identity
 )
 
 select * from final

@@ -57,11 +57,12 @@ final as (
     inner join latest_names
         on flights.campaign_key = latest_names.campaign_key
     left join classified
-        on classified.source = coalesce(latest_names.utm_source, '')
-        and classified.medium = coalesce(latest_names.utm_medium, '')
-        and classified.campaign = coalesce(latest_names.utm_campaign, '')
-        and classified.referrer = ''
-        and classified.click_id_type = ''
+        on
+            classified.source = coalesce(latest_names.utm_source, '')
+            and classified.medium = coalesce(latest_names.utm_medium, '')
+            and classified.campaign = coalesce(latest_names.utm_campaign, '')
+            and classified.referrer = ''
+            and classified.click_id_type = ''
 )
 
 select * from final

@@ -36,22 +36,22 @@ keyed as (
 ),
 
 {% if is_incremental() %}
-window_start as (
-    select
+    window_start as (
+        select
         {{ dbt.dateadd('day', -(var('incremental_lookback_days') | int),
                        'cast(cast(max(occurred_at_utc) as date) as timestamp)') }} as window_start_utc
-    from {{ this }}
-),
+        from {{ this }}
+    ),
 
-key_cutoffs as (
-    select
-        this.session_key,
-        min(this.session_started_at_utc) as cutoff_utc
-    from {{ this }} as this
-    cross join window_start
-    where this.session_ended_at_utc >= {{ dbt.dateadd('second', -timeout_s, 'window_start.window_start_utc') }}
-    group by this.session_key
-),
+    key_cutoffs as (
+        select
+            this.session_key,
+            min(this.session_started_at_utc) as cutoff_utc
+        from {{ this }} as this
+        cross join window_start
+        where this.session_ended_at_utc >= {{ dbt.dateadd('second', -timeout_s, 'window_start.window_start_utc') }}
+        group by this.session_key
+    ),
 {% endif %}
 
 batch as (
@@ -62,7 +62,8 @@ batch as (
         left join key_cutoffs
             on keyed.session_key = key_cutoffs.session_key
         -- An empty table (window_start NULL) means: process everything.
-        where window_start.window_start_utc is null
+        where
+            window_start.window_start_utc is null
             or keyed.occurred_at_utc >= least(
                 coalesce(key_cutoffs.cutoff_utc, window_start.window_start_utc), window_start.window_start_utc
             )
@@ -81,7 +82,8 @@ flagged as (
         *,
         case
             when previous_at_utc is null then 1
-            when source_session_id is null
+            when
+                source_session_id is null
                 and {{ seconds_between('previous_at_utc', 'occurred_at_utc') }} > {{ timeout_s }} then 1
             else 0
         end as is_session_start

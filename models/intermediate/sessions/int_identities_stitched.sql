@@ -14,7 +14,8 @@ identified as (
         occurred_at_utc,
         event_id
     from events
-    where anonymous_id is not null
+    where
+        anonymous_id is not null
         and user_id is not null
 ),
 

@@ -47,10 +47,7 @@ first_events as (
         anonymous_id,
         page_path as landing_page,
         referrer_host as referrer,
-        case
-            when utm_source is not null or utm_medium is not null or utm_campaign is not null then true
-            else false
-        end as is_tagged,
+        coalesce(utm_source is not null or utm_medium is not null or utm_campaign is not null, false) as is_tagged,
         utm_source,
         utm_medium,
         utm_campaign,

@@ -31,7 +31,8 @@ campaign_tags as (
         utm_campaign,
         min(campaign_key) as campaign_key
     from campaigns
-    where utm_source is not null
+    where
+        utm_source is not null
         and utm_medium is not null
         and utm_campaign is not null
     group by utm_source, utm_medium, utm_campaign
@@ -73,15 +74,17 @@ final as (
     left join identities
         on sessions.anonymous_id = identities.anonymous_id
     left join classified
-        on classified.source = coalesce(lower(sessions.source), '')
-        and classified.medium = coalesce(lower(sessions.medium), '')
-        and classified.campaign = coalesce(lower(sessions.campaign), '')
-        and classified.referrer = coalesce(lower(sessions.referrer), '')
-        and classified.click_id_type = coalesce(lower(sessions.click_id_type), '')
+        on
+            classified.source = coalesce(lower(sessions.source), '')
+            and classified.medium = coalesce(lower(sessions.medium), '')
+            and classified.campaign = coalesce(lower(sessions.campaign), '')
+            and classified.referrer = coalesce(lower(sessions.referrer), '')
+            and classified.click_id_type = coalesce(lower(sessions.click_id_type), '')
     left join campaign_tags
-        on sessions.source = campaign_tags.utm_source
-        and sessions.medium = campaign_tags.utm_medium
-        and sessions.campaign = campaign_tags.utm_campaign
+        on
+            sessions.source = campaign_tags.utm_source
+            and sessions.medium = campaign_tags.utm_medium
+            and sessions.campaign = campaign_tags.utm_campaign
 )
 
 select * from final

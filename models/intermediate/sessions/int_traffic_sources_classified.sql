@@ -55,14 +55,21 @@ matched as (
         rules.is_paid
     from sources
     inner join rules
-        on (coalesce(rules.source_regex, '') = '' or {{ regex_matches('sources.source', 'rules.source_regex') }})
-        and (coalesce(rules.medium_regex, '') = '' or {{ regex_matches('sources.medium', 'rules.medium_regex') }})
-        and (coalesce(rules.campaign_regex, '') = ''
-            or {{ regex_matches('sources.campaign', 'rules.campaign_regex') }})
-        and (coalesce(rules.referrer_regex, '') = ''
-            or {{ regex_matches('sources.referrer', 'rules.referrer_regex') }})
-        and (coalesce(rules.click_id_type_regex, '') = ''
-            or {{ regex_matches('sources.click_id_type', 'rules.click_id_type_regex') }})
+        on
+            (coalesce(rules.source_regex, '') = '' or {{ regex_matches('sources.source', 'rules.source_regex') }})
+            and (coalesce(rules.medium_regex, '') = '' or {{ regex_matches('sources.medium', 'rules.medium_regex') }})
+            and (
+                coalesce(rules.campaign_regex, '') = ''
+                or {{ regex_matches('sources.campaign', 'rules.campaign_regex') }}
+            )
+            and (
+                coalesce(rules.referrer_regex, '') = ''
+                or {{ regex_matches('sources.referrer', 'rules.referrer_regex') }}
+            )
+            and (
+                coalesce(rules.click_id_type_regex, '') = ''
+                or {{ regex_matches('sources.click_id_type', 'rules.click_id_type_regex') }}
+            )
 ),
 
 final as (

@@ -17,8 +17,9 @@ goal_stages as (
                        "order by stages.funnel_id, stages.stage_order") }} as funnel_stage
     from goals
     inner join stages
-        on goals.match_type = stages.match_type
-        and goals.match_value = stages.match_value
+        on
+            goals.match_type = stages.match_type
+            and goals.match_value = stages.match_value
     group by goals.goal_id
 ),
 

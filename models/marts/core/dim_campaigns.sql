@@ -58,11 +58,12 @@ tagged as (
         cast(null as date) as last_spend_date
     from sessions
     left join classified
-        on classified.source = coalesce(lower(sessions.source), '')
-        and classified.medium = coalesce(lower(sessions.medium), '')
-        and classified.campaign = coalesce(lower(sessions.campaign), '')
-        and classified.referrer = ''
-        and classified.click_id_type = ''
+        on
+            classified.source = coalesce(lower(sessions.source), '')
+            and classified.medium = coalesce(lower(sessions.medium), '')
+            and classified.campaign = coalesce(lower(sessions.campaign), '')
+            and classified.referrer = ''
+            and classified.click_id_type = ''
     where sessions.campaign_key like 'utm:%'
     group by sessions.campaign_key
 ),

@@ -44,19 +44,20 @@ closed_1 as (
 ),
 
 {% for k in range(2, max_stages + 1) %}
-closed_{{ k }} as (
-    select
-        stage_matches.funnel_id,
-        stage_matches.session_id,
-        min(stage_matches.event_index) as reached_at_index
-    from stage_matches
-    inner join closed_{{ k - 1 }} as previous
-        on stage_matches.funnel_id = previous.funnel_id
-        and stage_matches.session_id = previous.session_id
-        and stage_matches.event_index >= previous.reached_at_index
-    where stage_matches.stage_order = {{ k }}
-    group by stage_matches.funnel_id, stage_matches.session_id
-),
+    closed_{{ k }} as (
+        select
+            stage_matches.funnel_id,
+            stage_matches.session_id,
+            min(stage_matches.event_index) as reached_at_index
+        from stage_matches
+        inner join closed_{{ k - 1 }} as previous
+            on
+                stage_matches.funnel_id = previous.funnel_id
+                and stage_matches.session_id = previous.session_id
+                and stage_matches.event_index >= previous.reached_at_index
+        where stage_matches.stage_order = {{ k }}
+        group by stage_matches.funnel_id, stage_matches.session_id
+    ),
 {% endfor %}
 
 closed as (
@@ -124,15 +125,17 @@ grid as (
     from days_channels
     cross join stages
     left join closed_counts
-        on days_channels.session_date = closed_counts.session_date
-        and days_channels.channel = closed_counts.channel
-        and stages.funnel_id = closed_counts.funnel_id
-        and stages.stage_order = closed_counts.stage_order
+        on
+            days_channels.session_date = closed_counts.session_date
+            and days_channels.channel = closed_counts.channel
+            and stages.funnel_id = closed_counts.funnel_id
+            and stages.stage_order = closed_counts.stage_order
     left join open_counts
-        on days_channels.session_date = open_counts.session_date
-        and days_channels.channel = open_counts.channel
-        and stages.funnel_id = open_counts.funnel_id
-        and stages.stage_order = open_counts.stage_order
+        on
+            days_channels.session_date = open_counts.session_date
+            and days_channels.channel = open_counts.channel
+            and stages.funnel_id = open_counts.funnel_id
+            and stages.stage_order = open_counts.stage_order
 ),
 
 with_previous as (
