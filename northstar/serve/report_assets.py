@@ -103,6 +103,8 @@ svg .range { stroke: #cbd5e1; stroke-width: 6; stroke-linecap: round; }
 svg .daily { fill: none; stroke: #a5b4fc; stroke-width: 1.2; }
 svg .avg { fill: none; stroke: #4338ca; stroke-width: 2.2; }
 svg .alert-dot { stroke: #fff; stroke-width: 1.5; }
+svg .hit { fill: transparent; }
+svg .hit:hover { fill: rgba(79, 70, 229, .10); }
 .legend { color: var(--muted); font-size: 12.5px; display: inline-flex; gap: 6px 14px; align-items: center; flex-wrap: wrap; }
 .legend i { display: inline-block; width: 16px; height: 3px; vertical-align: middle; margin-right: 4px; }
 .lg-daily { background: #a5b4fc; } .lg-avg { background: #4338ca; }
@@ -371,6 +373,14 @@ JS = r"""
         }
         path(vals, "daily");
         path(avg, "avg");
+        // hover targets: one transparent column per day with its value and 7-day average
+        var colW = n > 1 ? (W - L - R) / (n - 1) : 10;
+        S.days.forEach(function (day, i) {
+          var hit = s("rect", { x: X(i) - colW / 2, y: Tp, width: colW, height: H - Tp - B, "class": "hit" });
+          hit.appendChild(s("title", {}, day + ": " + fmtKpi(kpi, vals[i]) +
+            (avg[i] === null ? "" : " · 7-day average " + fmtKpi(kpi, avg[i]))));
+          svg.appendChild(hit);
+        });
         var scope = channel ? "channel" : "all";
         (D.alerts || []).forEach(function (a) {
           if (a.kpi !== kpi || a.scope !== scope || (channel && a.scopeValue !== channel)) return;
