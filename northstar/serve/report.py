@@ -234,6 +234,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
     month, month_note = _report_month(con)
     data = ReportData(meta=meta_row, month=month, month_note=month_note)
     if month is None:
+        data.month_note = "The published marts hold no data yet: run the pipeline (northstar run), then report again."
         return data
 
     if _has(con, "scorecard"):
