@@ -21,8 +21,10 @@ matches as (
         rule_kind = 'goal'
         {% if is_incremental() %}
             and session_id in (
-                select session_id from {{ ref('int_sessions_aggregated') }}
-                where _batch_at > (select coalesce(max(_batch_at), cast('1900-01-01' as timestamp)) from {{ this }})
+                select rebuilt.session_id from {{ ref('int_sessions_aggregated') }} as rebuilt
+                where rebuilt._batch_at > (
+                    select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done
+                )
             )
         {% endif %}
 ),

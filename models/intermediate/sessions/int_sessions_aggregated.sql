@@ -20,8 +20,10 @@ events as (
     select * from {{ ref('int_events_sessionized') }}
     {% if is_incremental() %}
         where session_id in (
-            select session_id from {{ ref('int_events_sessionized') }}
-            where _batch_at > (select coalesce(max(_batch_at), cast('1900-01-01' as timestamp)) from {{ this }})
+            select rewritten.session_id from {{ ref('int_events_sessionized') }} as rewritten
+            where rewritten._batch_at > (
+                select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done
+            )
         )
     {% endif %}
 ),

@@ -26,20 +26,20 @@ sources as (
     union
     -- Tagging alone (no referrer, no click id): how campaigns are classified.
     select distinct
-        coalesce(lower(source), ''),
-        coalesce(lower(medium), ''),
-        coalesce(lower(campaign), ''),
-        '',
-        ''
+        coalesce(lower(source), '') as source,
+        coalesce(lower(medium), '') as medium,
+        coalesce(lower(campaign), '') as campaign,
+        '' as referrer,
+        '' as click_id_type
     from sessions
     where is_tagged
     union
     select distinct
-        coalesce(utm_source, ''),
-        coalesce(utm_medium, ''),
-        coalesce(utm_campaign, ''),
-        '',
-        ''
+        coalesce(utm_source, '') as source,
+        coalesce(utm_medium, '') as medium,
+        coalesce(utm_campaign, '') as campaign,
+        '' as referrer,
+        '' as click_id_type
     from spend
 ),
 

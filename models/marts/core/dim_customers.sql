@@ -48,9 +48,9 @@ span as (
     -- Years of data (at least one day), customers with orders, orders and the overall margin rate.
     select
         greatest({{ dbt.datediff('min(session_date)', 'max(session_date)', 'day') }} + 1, 1) / 365.25 as years,
-        (select count(*) from orders) as customers,
-        (select sum(orders) from orders) as total_orders,
-        (select {{ safe_divide('sum(gross_margin)', 'sum(revenue)') }} from orders) as margin_rate
+        (select count(o.visitor_id) from orders as o) as customers,
+        (select sum(o.orders) from orders as o) as total_orders,
+        (select {{ safe_divide('sum(o.gross_margin)', 'sum(o.revenue)') }} from orders as o) as margin_rate
     from sessions
 ),
 
