@@ -3,7 +3,11 @@
 with
 
 known as (
-    select * from (
+    select
+        known_values.z,
+        known_values.expected_p,
+        known_values.expected_cdf
+    from (
         values
         (1.96, 0.05, 0.975),
         (-1.96, 0.05, 0.025),

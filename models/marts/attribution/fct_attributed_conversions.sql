@@ -59,11 +59,12 @@ touch_candidates as (
         false as is_converting_session
     from macro_conversions
     inner join sessions
-        on macro_conversions.visitor_id = sessions.visitor_id
-        and macro_conversions.session_id <> sessions.session_id
-        and sessions.started_at <= macro_conversions.converting_session_started_at
-        and sessions.started_at
-        >= {{ dbt.dateadd('day', -1 * var('attribution_lookback_days') | int, 'macro_conversions.occurred_at') }}
+        on
+            macro_conversions.visitor_id = sessions.visitor_id
+            and macro_conversions.session_id <> sessions.session_id
+            and macro_conversions.converting_session_started_at >= sessions.started_at
+            and sessions.started_at
+            >= {{ dbt.dateadd('day', -1 * var('attribution_lookback_days') | int, 'macro_conversions.occurred_at') }}
 ),
 
 touches as (
@@ -108,17 +109,41 @@ credits as (
 ),
 
 unpivoted as (
-    select *, 'first_touch' as model, credit_first_touch as credit from credits
+    select
+        *,
+        'first_touch' as model,
+        credit_first_touch as credit
+    from credits
     union all
-    select *, 'last_touch' as model, credit_last_touch as credit from credits
+    select
+        *,
+        'last_touch' as model,
+        credit_last_touch as credit
+    from credits
     union all
-    select *, 'last_non_direct' as model, credit_last_non_direct as credit from credits
+    select
+        *,
+        'last_non_direct' as model,
+        credit_last_non_direct as credit
+    from credits
     union all
-    select *, 'linear' as model, credit_linear as credit from credits
+    select
+        *,
+        'linear' as model,
+        credit_linear as credit
+    from credits
     union all
-    select *, 'position_based' as model, credit_position_based as credit from credits
+    select
+        *,
+        'position_based' as model,
+        credit_position_based as credit
+    from credits
     union all
-    select *, 'time_decay' as model, credit_time_decay as credit from credits
+    select
+        *,
+        'time_decay' as model,
+        credit_time_decay as credit
+    from credits
 ),
 
 final as (

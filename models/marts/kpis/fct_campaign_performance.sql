@@ -83,7 +83,7 @@ monthly_attribution as (
         campaign_key,
         cast({{ dbt.date_trunc('month', 'conversion_date') }} as date) as month,
         {%- for model in ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay'] %}
-        sum(case when model = '{{ model }}' then credit else 0 end) as attributed_conversions_{{ model }},
+            sum(case when model = '{{ model }}' then credit else 0 end) as attributed_conversions_{{ model }},
         {%- endfor %}
         sum(case when model = '{{ var("attribution_model") }}' then credit else 0 end) as attributed_conversions,
         sum(case when model = '{{ var("attribution_model") }}' then attributed_revenue else 0 end)
@@ -113,9 +113,15 @@ site_break_even as (
 ),
 
 campaign_months as (
-    select campaign_key, month from monthly_kpis
+    select
+        campaign_key,
+        month
+    from monthly_kpis
     union
-    select campaign_key, month from monthly_attribution
+    select
+        campaign_key,
+        month
+    from monthly_attribution
 ),
 
 combined as (
@@ -141,7 +147,7 @@ combined as (
         coalesce(monthly_kpis.revenue, 0) as revenue,
         coalesce(monthly_kpis.gross_margin, 0) as gross_margin,
         {%- for model in ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay'] %}
-        coalesce(monthly_attribution.attributed_conversions_{{ model }}, 0) as attributed_conversions_{{ model }},
+            coalesce(monthly_attribution.attributed_conversions_{{ model }}, 0) as attributed_conversions_{{ model }},
         {%- endfor %}
         coalesce(monthly_attribution.attributed_conversions, 0) as attributed_conversions,
         coalesce(monthly_attribution.attributed_revenue, 0) as attributed_revenue,
@@ -152,14 +158,17 @@ combined as (
         ) as break_even_cpa
     from campaign_months
     left join monthly_kpis
-        on campaign_months.campaign_key = monthly_kpis.campaign_key
-        and campaign_months.month = monthly_kpis.month
+        on
+            campaign_months.campaign_key = monthly_kpis.campaign_key
+            and campaign_months.month = monthly_kpis.month
     left join monthly_visitors
-        on campaign_months.campaign_key = monthly_visitors.campaign_key
-        and campaign_months.month = monthly_visitors.month
+        on
+            campaign_months.campaign_key = monthly_visitors.campaign_key
+            and campaign_months.month = monthly_visitors.month
     left join monthly_attribution
-        on campaign_months.campaign_key = monthly_attribution.campaign_key
-        and campaign_months.month = monthly_attribution.month
+        on
+            campaign_months.campaign_key = monthly_attribution.campaign_key
+            and campaign_months.month = monthly_attribution.month
     left join campaigns
         on campaign_months.campaign_key = campaigns.campaign_key
     left join site_break_even
@@ -180,49 +189,52 @@ target_candidates as (
         ) as priority
     from combined
     inner join targets
-        on targets.kpi = 'cpa'
-        and targets.target is not null
-        and (
-            (targets.scope = 'campaign' and targets.scope_value = combined.campaign_key)
-            or (targets.scope = 'channel' and targets.scope_value = combined.channel)
-            or targets.scope = 'all'
-        )
-        and (
-            targets.month is null or targets.month = ''
-            or targets.month = strftime(combined.month, '%Y-%m')
-        )
+        on
+            targets.kpi = 'cpa'
+            and targets.target is not null
+            and (
+                (targets.scope = 'campaign' and combined.campaign_key = targets.scope_value)
+                or (targets.scope = 'channel' and combined.channel = targets.scope_value)
+                or targets.scope = 'all'
+            )
+            and (
+                targets.month is null or targets.month = ''
+                or targets.month = strftime(combined.month, '%Y-%m')
+            )
 ),
 
 with_ratios as (
     select
         combined.*,
         target_candidates.target as target_cpa,
-        {{ safe_divide('spend', 'attributed_conversions') }} as attributed_cpa,
-        {{ safe_divide('spend', 'macro_conversions') }} as cpa,
+        {{ safe_divide('combined.spend', 'combined.attributed_conversions') }} as attributed_cpa,
+        {{ safe_divide('combined.spend', 'combined.macro_conversions') }} as cpa,
         least(
-            attributed_conversions_first_touch, attributed_conversions_last_touch,
-            attributed_conversions_last_non_direct, attributed_conversions_linear,
-            attributed_conversions_position_based, attributed_conversions_time_decay
+            combined.attributed_conversions_first_touch, combined.attributed_conversions_last_touch,
+            combined.attributed_conversions_last_non_direct, combined.attributed_conversions_linear,
+            combined.attributed_conversions_position_based, combined.attributed_conversions_time_decay
         ) as attributed_conversions_min,
         greatest(
-            attributed_conversions_first_touch, attributed_conversions_last_touch,
-            attributed_conversions_last_non_direct, attributed_conversions_linear,
-            attributed_conversions_position_based, attributed_conversions_time_decay
+            combined.attributed_conversions_first_touch, combined.attributed_conversions_last_touch,
+            combined.attributed_conversions_last_non_direct, combined.attributed_conversions_linear,
+            combined.attributed_conversions_position_based, combined.attributed_conversions_time_decay
         ) as attributed_conversions_max,
-        sum(spend) over (partition by combined.campaign_key) as flight_spend,
-        sum(attributed_gross_margin) over (partition by combined.campaign_key) as flight_attributed_gross_margin
+        sum(combined.spend) over (partition by combined.campaign_key) as flight_spend,
+        sum(combined.attributed_gross_margin) over (partition by combined.campaign_key) as flight_attributed_gross_margin
     from combined
     left join target_candidates
-        on combined.campaign_key = target_candidates.campaign_key
-        and combined.month = target_candidates.month
-        and target_candidates.priority = 1
+        on
+            combined.campaign_key = target_candidates.campaign_key
+            and combined.month = target_candidates.month
+            and target_candidates.priority = 1
 ),
 
 verdicts as (
     select
         *,
         case
-            when attributed_conversions < {{ min_conversions }}
+            when
+                attributed_conversions < {{ min_conversions }}
                 and spend > {{ cut_ratio }} * break_even_cpa * {{ min_conversions }}
                 then 'cut'
             when attributed_conversions < {{ min_conversions }} then 'not enough data'
@@ -257,8 +269,10 @@ explained as (
             when recommendation = 'keep' and spend = 0
                 then printf('No media spend: %.1f conversions at no media cost', attributed_conversions)
             when recommendation = 'not enough data'
-                then printf('No margin or value known to compute a break-even CPA over %.1f conversions',
-                    attributed_conversions)
+                then printf(
+                    'No margin or value known to compute a break-even CPA over %.1f conversions',
+                    attributed_conversions
+                )
             when recommendation in ('cut', 'fix') and attributed_cpa > break_even_cpa
                 then printf(
                     'CPA %.0f {{ currency }} is %.1f× break-even %.0f {{ currency }} over %.0f conversions',
@@ -275,8 +289,11 @@ explained as (
                     'CPA %.0f {{ currency }} is %.1f× break-even %.0f {{ currency }}%s over %.0f conversions:'
                     || ' room to spend more',
                     attributed_cpa, attributed_cpa / break_even_cpa, break_even_cpa,
-                    case when target_cpa is null then '' else printf(' and under target %.0f {{ currency }}',
-                        target_cpa) end,
+                    case when target_cpa is null then
+                        '' else printf(
+                        ' and under target %.0f {{ currency }}',
+                        target_cpa
+                    ) end,
                     attributed_conversions
                 )
             else printf(
@@ -330,12 +347,14 @@ final as (
         cast({{ safe_divide('attributed_revenue', 'spend') }} as double) as attributed_roas,
         cast({{ safe_divide('attributed_gross_margin - spend', 'spend') }} as double) as attributed_roi,
         {%- for model in ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay'] %}
-        cast(attributed_conversions_{{ model }} as double) as attributed_conversions_{{ model }},
+            cast(attributed_conversions_{{ model }} as double) as attributed_conversions_{{ model }},
         {%- endfor %}
         cast(attributed_conversions_min as double) as attributed_conversions_min,
         cast(attributed_conversions_max as double) as attributed_conversions_max,
-        cast({{ safe_divide('attributed_conversions_max - attributed_conversions_min', 'attributed_conversions_max') }}
-            as double) as attribution_spread,
+        cast(
+            {{ safe_divide('attributed_conversions_max - attributed_conversions_min', 'attributed_conversions_max') }}
+            as double
+        ) as attribution_spread,
         cast(target_cpa as double) as target_cpa,
         cast(break_even_cpa as double) as break_even_cpa,
         cast(flight_spend as double) as flight_spend,

@@ -60,24 +60,24 @@ calendar as (
 
 scoped_daily as (
     select
+        {%- for measure in measures %}
+            sum({{ measure }}) as {{ measure }},
+        {%- endfor %}
         date as alert_date,
         'all' as scope,
-        'all' as scope_value,
-        {%- for measure in measures %}
-        sum({{ measure }}) as {{ measure }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        'all' as scope_value
     from kpi_daily
-    group by 1, 2, 3
+    group by date
     union all
     select
+        {%- for measure in measures %}
+            sum({{ measure }}) as {{ measure }},
+        {%- endfor %}
         date as alert_date,
         'channel' as scope,
-        channel as scope_value,
-        {%- for measure in measures %}
-        sum({{ measure }}) as {{ measure }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        channel as scope_value
     from kpi_daily
-    group by 1, 2, 3
+    group by date, channel
 ),
 
 scopes as (
@@ -89,18 +89,19 @@ scopes as (
 
 dense_daily as (
     select
+        {%- for measure in measures %}
+            coalesce(scoped_daily.{{ measure }}, 0) as {{ measure }},
+        {%- endfor %}
         calendar.alert_date,
         scopes.scope,
-        scopes.scope_value,
-        {%- for measure in measures %}
-        coalesce(scoped_daily.{{ measure }}, 0) as {{ measure }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        scopes.scope_value
     from calendar
     cross join scopes
     left join scoped_daily
-        on calendar.alert_date = scoped_daily.alert_date
-        and scopes.scope = scoped_daily.scope
-        and scopes.scope_value = scoped_daily.scope_value
+        on
+            calendar.alert_date = scoped_daily.alert_date
+            and scopes.scope = scoped_daily.scope
+            and scopes.scope_value = scoped_daily.scope_value
 ),
 
 windowed as (
@@ -108,25 +109,25 @@ windowed as (
         alert_date,
         scope,
         scope_value,
-        row_number() over (partition by scope, scope_value order by alert_date) as day_number,
         {%- for measure in measures %}
-        sum({{ measure }}) over (
-            partition by scope, scope_value order by alert_date
-            rows between {{ window_days - 1 }} preceding and current row
-        ) as {{ measure }}_actual,
-        sum({{ measure }}) over (
-            partition by scope, scope_value order by alert_date
-            rows between {{ window_days + baseline_days - 1 }} preceding and {{ window_days }} preceding
-        ) as {{ measure }}_baseline,
+            sum({{ measure }}) over (
+                partition by scope, scope_value order by alert_date
+                rows between {{ window_days - 1 }} preceding and current row
+            ) as {{ measure }}_actual,
+            sum({{ measure }}) over (
+                partition by scope, scope_value order by alert_date
+                rows between {{ window_days + baseline_days - 1 }} preceding and {{ window_days }} preceding
+            ) as {{ measure }}_baseline,
         {%- endfor %}
         {%- for measure in count_kpis %}
-        {{ measure }} as {{ measure }}_day,
-        -- the same weekday in each baseline week: d-7, d-14, ... (weekday seasonality cancels out)
-        {%- for week in range(1, baseline_days // 7 + 1) %}
-        lag({{ measure }}, {{ 7 * week }}) over (partition by scope, scope_value order by alert_date)
-        {{- ' +' if not loop.last }}
-        {%- endfor %} as {{ measure }}_same_weekdays{{ ',' if not loop.last }}
+            {{ measure }} as {{ measure }}_day,
+            -- the same weekday in each baseline week: d-7, d-14, ... (weekday seasonality cancels out)
+            {%- for week in range(1, baseline_days // 7 + 1) %}
+                lag({{ measure }}, {{ 7 * week }}) over (partition by scope, scope_value order by alert_date)
+                {{- ' +' if not loop.last }}
+            {%- endfor %} as {{ measure }}_same_weekdays,
         {%- endfor %}
+        row_number() over (partition by scope, scope_value order by alert_date) as day_number
     from dense_daily
 ),
 
@@ -137,54 +138,54 @@ evaluable as (
 
 tests as (
     {%- for kpi, numerator, denominator in rate_kpis %}
-    select
-        alert_date,
-        '{{ kpi }}' as kpi,
-        scope,
-        scope_value,
-        {{ window_days }} as window_days,
-        {{ numerator }}_actual as actual_numerator,
-        {{ denominator }}_actual as actual_denominator,
-        {{ numerator }}_baseline as baseline_numerator,
-        {{ denominator }}_baseline as baseline_denominator,
-        {{ safe_divide(numerator ~ '_actual', denominator ~ '_actual') }} as actual,
-        {{ safe_divide(numerator ~ '_baseline', denominator ~ '_baseline') }} as baseline,
+        select
+            alert_date,
+            '{{ kpi }}' as kpi,
+            scope,
+            scope_value,
+            {{ window_days }} as window_days,
+            {{ numerator }}_actual as actual_numerator,
+            {{ denominator }}_actual as actual_denominator,
+            {{ numerator }}_baseline as baseline_numerator,
+            {{ denominator }}_baseline as baseline_denominator,
+            {{ safe_divide(numerator ~ '_actual', denominator ~ '_actual') }} as actual,
+            {{ safe_divide(numerator ~ '_baseline', denominator ~ '_baseline') }} as baseline,
         {{ kpi_two_proportion_z(numerator ~ '_actual', denominator ~ '_actual',
             numerator ~ '_baseline', denominator ~ '_baseline') }} as z_score
-    from evaluable
-    union all
+        from evaluable
+        union all
     {%- endfor %}
     {%- for kpi in count_kpis %}
-    select
-        alert_date,
-        '{{ kpi }}' as kpi,
-        scope,
-        scope_value,
-        {{ window_days }} as window_days,
-        {{ kpi }}_actual as actual_numerator,
-        {{ window_days }} as actual_denominator,
-        {{ kpi }}_baseline as baseline_numerator,
-        {{ baseline_days }} as baseline_denominator,
-        cast({{ kpi }}_actual as double) as actual,
-        {{ kpi }}_baseline * {{ window_days }} / {{ baseline_days }}.0 as baseline,
-        {{ kpi_poisson_z(kpi ~ '_actual', window_days, kpi ~ '_baseline', baseline_days) }} as z_score
-    from evaluable
-    union all
-    select
-        alert_date,
-        '{{ kpi }}' as kpi,
-        scope,
-        scope_value,
-        1 as window_days,
-        {{ kpi }}_day as actual_numerator,
-        1 as actual_denominator,
-        {{ kpi }}_same_weekdays as baseline_numerator,
-        {{ baseline_days // 7 }} as baseline_denominator,
-        cast({{ kpi }}_day as double) as actual,
-        {{ kpi }}_same_weekdays / {{ baseline_days // 7 }}.0 as baseline,
-        {{ kpi_poisson_z(kpi ~ '_day', 1, kpi ~ '_same_weekdays', baseline_days // 7) }} as z_score
-    from evaluable
-    {% if not loop.last %}union all{% endif %}
+        select
+            alert_date,
+            '{{ kpi }}' as kpi,
+            scope,
+            scope_value,
+            {{ window_days }} as window_days,
+            {{ kpi }}_actual as actual_numerator,
+            {{ window_days }} as actual_denominator,
+            {{ kpi }}_baseline as baseline_numerator,
+            {{ baseline_days }} as baseline_denominator,
+            cast({{ kpi }}_actual as double) as actual,
+            {{ kpi }}_baseline * {{ window_days }} / {{ baseline_days }}.0 as baseline,
+            {{ kpi_poisson_z(kpi ~ '_actual', window_days, kpi ~ '_baseline', baseline_days) }} as z_score
+        from evaluable
+        union all
+        select
+            alert_date,
+            '{{ kpi }}' as kpi,
+            scope,
+            scope_value,
+            1 as window_days,
+            {{ kpi }}_day as actual_numerator,
+            1 as actual_denominator,
+            {{ kpi }}_same_weekdays as baseline_numerator,
+            {{ baseline_days // 7 }} as baseline_denominator,
+            cast({{ kpi }}_day as double) as actual,
+            {{ kpi }}_same_weekdays / {{ baseline_days // 7 }}.0 as baseline,
+            {{ kpi_poisson_z(kpi ~ '_day', 1, kpi ~ '_same_weekdays', baseline_days // 7) }} as z_score
+        from evaluable
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -201,10 +202,11 @@ fired as (
         *,
         row_number() over (
             partition by alert_date, kpi, scope, scope_value
-            order by p_value, window_days desc
+            order by p_value asc, window_days desc
         ) as pick
     from significance
-    where abs(change) >= {{ min_change }}
+    where
+        abs(change) >= {{ min_change }}
         and p_value < {{ max_p }}
 ),
 
@@ -227,7 +229,7 @@ funnel_scoped as (
         stage_order,
         sum(open_sessions) as sessions_open
     from funnel_daily
-    group by 1, 2, 3, 4, 5
+    group by session_date, funnel_id, stage_order
     union all
     select
         session_date as alert_date,
@@ -237,7 +239,7 @@ funnel_scoped as (
         stage_order,
         sum(open_sessions) as sessions_open
     from funnel_daily
-    group by 1, 2, 3, 4, 5
+    group by session_date, channel, funnel_id, stage_order
 ),
 
 funnel_dense as (
@@ -254,11 +256,12 @@ funnel_dense as (
     cross join scopes
     cross join stage_list
     left join funnel_scoped
-        on calendar.alert_date = funnel_scoped.alert_date
-        and scopes.scope = funnel_scoped.scope
-        and scopes.scope_value = funnel_scoped.scope_value
-        and stage_list.funnel_id = funnel_scoped.funnel_id
-        and stage_list.stage_order = funnel_scoped.stage_order
+        on
+            calendar.alert_date = funnel_scoped.alert_date
+            and scopes.scope = funnel_scoped.scope
+            and scopes.scope_value = funnel_scoped.scope_value
+            and stage_list.funnel_id = funnel_scoped.funnel_id
+            and stage_list.stage_order = funnel_scoped.stage_order
 ),
 
 funnel_steps as (
@@ -321,8 +324,10 @@ suspected_steps as (
             partition by alert_date, scope, scope_value
             order by
                 case when {{ kpi_two_sided_p_value('step_z') }} < {{ max_p }} then 0 else 1 end,
-                case when {{ kpi_two_sided_p_value('step_z') }} < {{ max_p }}
-                    then {{ safe_divide('step_rate_actual', 'step_rate_baseline') }} end,
+                case
+                    when {{ kpi_two_sided_p_value('step_z') }} < {{ max_p }}
+                        then {{ safe_divide('step_rate_actual', 'step_rate_baseline') }}
+                end,
                 step_z
         ) as step_rank
     from step_changes
@@ -364,28 +369,37 @@ final as (
             || printf(' %.0f%%', 100 * abs(fired.change))
             || case when fired.scope = 'all' then '' else ' in ' || fired.scope_value end
             || case
-                when fired.window_days = 1 then printf(' on the day: %.0f against %.1f on the same weekday before',
-                    fired.actual, fired.baseline)
-                when fired.kpi like '%rate' then printf(' over %d days: %.2f%% against %.2f%%',
-                    fired.window_days, 100 * fired.actual, 100 * fired.baseline)
+                when fired.window_days = 1
+                    then printf(
+                        ' on the day: %.0f against %.1f on the same weekday before',
+                        fired.actual, fired.baseline
+                    )
+                when fired.kpi like '%rate'
+                    then printf(
+                        ' over %d days: %.2f%% against %.2f%%',
+                        fired.window_days, 100 * fired.actual, 100 * fired.baseline
+                    )
                 else printf(' over %d days: %.0f against %.0f', fired.window_days, fired.actual, fired.baseline)
             end
             || printf(' (p = %.2g)', fired.p_value)
             || case
                 when fired.kpi = 'conversion_rate' and fired.change < 0 and suspected_steps.step_name is not null
-                    then printf('; suspected step %s: %.1f%% against %.1f%%', suspected_steps.step_name,
-                        100 * suspected_steps.step_rate_actual, 100 * suspected_steps.step_rate_baseline)
+                    then printf(
+                        '; suspected step %s: %.1f%% against %.1f%%', suspected_steps.step_name,
+                        100 * suspected_steps.step_rate_actual, 100 * suspected_steps.step_rate_baseline
+                    )
                 else ''
             end
             as varchar
         ) as message
     from fired
     left join suspected_steps
-        on fired.alert_date = suspected_steps.alert_date
-        and fired.scope = suspected_steps.scope
-        and fired.scope_value = suspected_steps.scope_value
-        and suspected_steps.step_rank = 1
-        and fired.window_days = {{ window_days }}
+        on
+            fired.alert_date = suspected_steps.alert_date
+            and fired.scope = suspected_steps.scope
+            and fired.scope_value = suspected_steps.scope_value
+            and suspected_steps.step_rank = 1
+            and fired.window_days = {{ window_days }}
     where fired.pick = 1
 )
 

@@ -70,9 +70,10 @@ joined as (
         coalesce(session_days.gross_margin, 0) as gross_margin
     from session_days
     full outer join spend_days
-        on session_days.kpi_date = spend_days.kpi_date
-        and session_days.channel = spend_days.channel
-        and session_days.campaign_key = spend_days.campaign_key
+        on
+            session_days.kpi_date = spend_days.kpi_date
+            and session_days.channel = spend_days.channel
+            and session_days.campaign_key = spend_days.campaign_key
 ),
 
 final as (

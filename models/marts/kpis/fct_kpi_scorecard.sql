@@ -47,84 +47,84 @@ targets as (
 
 daily_base as (
     {%- for scope, value in scopes %}
-    select
-        cast({{ dbt.date_trunc('month', 'date') }} as date) as month,
-        '{{ scope }}' as scope,
-        {{ value }} as scope_value,
-        count(distinct date) as days_with_data,
-        sum(spend) as spend,
-        sum(impressions) as impressions,
-        sum(clicks) as clicks,
-        sum(sessions) as sessions,
-        sum(engaged_sessions) as engaged_sessions,
-        sum(converting_sessions) as converting_sessions,
-        sum(micro_converting_sessions) as micro_converting_sessions,
-        sum(goal_score) as goal_score,
-        sum(leads) as leads,
-        sum(orders) as orders,
-        sum(revenue) as session_revenue
-    from kpi_daily
-    group by 1, 2, 3
-    {% if not loop.last %}union all{% endif %}
+        select
+            cast({{ dbt.date_trunc('month', 'date') }} as date) as month,
+            '{{ scope }}' as scope,
+            {{ value }} as scope_value,
+            count(distinct date) as days_with_data,
+            sum(spend) as spend,
+            sum(impressions) as impressions,
+            sum(clicks) as clicks,
+            sum(sessions) as sessions,
+            sum(engaged_sessions) as engaged_sessions,
+            sum(converting_sessions) as converting_sessions,
+            sum(micro_converting_sessions) as micro_converting_sessions,
+            sum(goal_score) as goal_score,
+            sum(leads) as leads,
+            sum(orders) as orders,
+            sum(revenue) as session_revenue
+        from kpi_daily
+        group by 1, 2, 3
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
 visitor_base as (
     {%- for scope, value in scopes %}
-    select
-        cast({{ dbt.date_trunc('month', 'session_date') }} as date) as month,
-        '{{ scope }}' as scope,
-        {{ value }} as scope_value,
-        count(distinct visitor_id) as visitors
-    from sessions
-    group by 1, 2, 3
-    {% if not loop.last %}union all{% endif %}
+        select
+            cast({{ dbt.date_trunc('month', 'session_date') }} as date) as month,
+            '{{ scope }}' as scope,
+            {{ value }} as scope_value,
+            count(distinct visitor_id) as visitors
+        from sessions
+        group by 1, 2, 3
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
 attribution_base as (
     {%- for scope, value in scopes %}
-    select
-        cast({{ dbt.date_trunc('month', 'conversion_date') }} as date) as month,
-        '{{ scope }}' as scope,
-        {{ value }} as scope_value,
-        sum(credit) as attributed_conversions,
-        sum(attributed_revenue) as attributed_revenue,
-        sum(attributed_gross_margin) as attributed_gross_margin
-    from attributed
-    where model = '{{ model }}'
-    group by 1, 2, 3
-    {% if not loop.last %}union all{% endif %}
+        select
+            cast({{ dbt.date_trunc('month', 'conversion_date') }} as date) as month,
+            '{{ scope }}' as scope,
+            {{ value }} as scope_value,
+            sum(credit) as attributed_conversions,
+            sum(attributed_revenue) as attributed_revenue,
+            sum(attributed_gross_margin) as attributed_gross_margin
+        from attributed
+        where model = '{{ model }}'
+        group by 1, 2, 3
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
 customer_base as (
     {%- for scope, value in scopes[:2] %}
-    select
-        cast({{ dbt.date_trunc('month', 'first_order_at') }} as date) as month,
-        '{{ scope }}' as scope,
-        {{ value | replace('channel', 'acquisition_channel') }} as scope_value,
-        count(*) as new_customers,
-        avg(clv_predicted) as clv
-    from customers
-    where first_order_at is not null
-    group by 1, 2, 3
-    {% if not loop.last %}union all{% endif %}
+        select
+            cast({{ dbt.date_trunc('month', 'first_order_at') }} as date) as month,
+            '{{ scope }}' as scope,
+            {{ value | replace('channel', 'acquisition_channel') }} as scope_value,
+            count(*) as new_customers,
+            avg(clv_predicted) as clv
+        from customers
+        where first_order_at is not null
+        group by 1, 2, 3
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
 lead_base as (
     {%- for scope, value in scopes %}
-    select
-        cast({{ dbt.date_trunc('month', 'created_date') }} as date) as month,
-        '{{ scope }}' as scope,
-        {{ value }} as scope_value,
-        count(*) as crm_leads,
-        count(case when reached_won then 1 end) as won_leads
-    from leads
-    where created_date is not null
-    group by 1, 2, 3
-    {% if not loop.last %}union all{% endif %}
+        select
+            cast({{ dbt.date_trunc('month', 'created_date') }} as date) as month,
+            '{{ scope }}' as scope,
+            {{ value }} as scope_value,
+            count(*) as crm_leads,
+            count(case when reached_won then 1 end) as won_leads
+        from leads
+        where created_date is not null
+        group by 1, 2, 3
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -149,21 +149,25 @@ base as (
         extract(day from {{ dbt.last_day('daily_base.month', 'month') }}) as days_in_month
     from daily_base
     left join visitor_base
-        on daily_base.month = visitor_base.month
-        and daily_base.scope = visitor_base.scope
-        and daily_base.scope_value = visitor_base.scope_value
+        on
+            daily_base.month = visitor_base.month
+            and daily_base.scope = visitor_base.scope
+            and daily_base.scope_value = visitor_base.scope_value
     left join attribution_base
-        on daily_base.month = attribution_base.month
-        and daily_base.scope = attribution_base.scope
-        and daily_base.scope_value = attribution_base.scope_value
+        on
+            daily_base.month = attribution_base.month
+            and daily_base.scope = attribution_base.scope
+            and daily_base.scope_value = attribution_base.scope_value
     left join customer_base
-        on daily_base.month = customer_base.month
-        and daily_base.scope = customer_base.scope
-        and daily_base.scope_value = customer_base.scope_value
+        on
+            daily_base.month = customer_base.month
+            and daily_base.scope = customer_base.scope
+            and daily_base.scope_value = customer_base.scope_value
     left join lead_base
-        on daily_base.month = lead_base.month
-        and daily_base.scope = lead_base.scope
-        and daily_base.scope_value = lead_base.scope_value
+        on
+            daily_base.month = lead_base.month
+            and daily_base.scope = lead_base.scope
+            and daily_base.scope_value = lead_base.scope_value
 ),
 
 kpi_values as (
@@ -203,16 +207,16 @@ kpi_values as (
 
 kpi_long as (
     {%- for kpi in kpis %}
-    select
-        month,
-        '{{ kpi }}' as kpi,
-        scope,
-        scope_value,
-        days_with_data,
-        days_in_month,
-        cast({{ kpi }} as double) as actual
-    from kpi_values
-    {% if not loop.last %}union all{% endif %}
+        select
+            month,
+            '{{ kpi }}' as kpi,
+            scope,
+            scope_value,
+            days_with_data,
+            days_in_month,
+            cast({{ kpi }} as double) as actual
+        from kpi_values
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -237,10 +241,11 @@ matching_targets as (
         ) as priority
     from kpi_long
     inner join targets
-        on kpi_long.kpi = targets.kpi
-        and kpi_long.scope = targets.scope
-        and (kpi_long.scope = 'all' or kpi_long.scope_value = targets.scope_value)
-        and (targets.month is null or targets.month = '' or targets.month = strftime(kpi_long.month, '%Y-%m'))
+        on
+            kpi_long.kpi = targets.kpi
+            and kpi_long.scope = targets.scope
+            and (kpi_long.scope = 'all' or kpi_long.scope_value = targets.scope_value)
+            and (targets.month is null or targets.month = '' or targets.month = strftime(kpi_long.month, '%Y-%m'))
 ),
 
 scored as (
@@ -253,8 +258,10 @@ scored as (
         matching_targets.target,
         coalesce(
             matching_targets.direction,
-            case when kpi_long.kpi in ('{{ lower_is_better | join("', '") }}') then 'lower_is_better'
-                else 'higher_is_better' end
+            case
+                when kpi_long.kpi in ('{{ lower_is_better | join("', '") }}') then 'lower_is_better'
+                else 'higher_is_better'
+            end
         ) as direction,
         kpi_long.kpi in ('{{ additive | join("', '") }}') as is_additive,
         kpi_long.days_with_data,
@@ -263,11 +270,12 @@ scored as (
     from kpi_long
     cross join north_star
     left join matching_targets
-        on kpi_long.month = matching_targets.month
-        and kpi_long.kpi = matching_targets.kpi
-        and kpi_long.scope = matching_targets.scope
-        and kpi_long.scope_value = matching_targets.scope_value
-        and matching_targets.priority = 1
+        on
+            kpi_long.month = matching_targets.month
+            and kpi_long.kpi = matching_targets.kpi
+            and kpi_long.scope = matching_targets.scope
+            and kpi_long.scope_value = matching_targets.scope_value
+            and matching_targets.priority = 1
     -- scope all: every KPI; channel / campaign scopes: only those with a target row
     where kpi_long.scope = 'all' or matching_targets.kpi is not null
 ),
