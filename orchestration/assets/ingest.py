@@ -11,7 +11,8 @@ from pathlib import Path
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from northstar.ingest.schema import KINDS
+from northstar.db import connect_warehouse
+from northstar.ingest.schema import KINDS, ensure_raw_schema
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.resources import TRANSIENT_RETRY, WAREHOUSE_POOL, NorthstarSettings
 
@@ -43,6 +44,9 @@ def _ingest_asset(kind: str) -> dg.AssetsDefinition:
         files = landing_files(settings.landing_dir, kind, days)
         if not files:
             context.log.warning(f"no {kind} files for {days[0]}..{days[-1]} in {settings.landing_dir}")
+            # The raw tables must exist for dbt's sources even on a day without any files.
+            with connect_warehouse(settings) as con:
+                ensure_raw_schema(con)
             return dg.MaterializeResult(metadata={"files": 0, "rows_loaded": 0})
         report = load_paths(settings, [str(p) for p in files], kind=kind, progress=False)
         for error in report.errors:
