@@ -214,7 +214,7 @@ class _Generator:
             if i >= self.plan.overspend_start:  # the push campaign brings extra new visitors
                 day_w[i + warm] *= 1 + 0.35 * min(1.0, (i - self.plan.overspend_start + 1) / 21)
         first_day = rng.choice(d + warm, size=n, p=day_w / day_w.sum()) - warm
-        extra = rng.geometric(0.42, size=n) - 1  # mean ~1.4 return sessions
+        extra = rng.geometric(0.38, size=n) - 1  # mean ~1.6 return sessions
         total = 1 + extra
         vid = np.repeat(np.arange(n, dtype=np.int64), total)
         starts = np.cumsum(total) - total
@@ -312,7 +312,7 @@ class _Generator:
         anon = _anon(v, dev_slot, self.seed)
         country = COUNTRIES[int(self.v_country[v])]
         consent = bool(self.v_consent[v])
-        intent = float(self.v_intent[v]) * src.intent * (0.66 if self.v_low[v] else 1.0)
+        intent = float(self.v_intent[v]) * src.intent * (0.8 if self.v_low[v] else 1.0)
         start_ms = day_ms + int((rng.choices(range(24), cum_weights=_HOUR_CUM)[0] + rng.random()) * 3_600_000)
         style = rng.choices((0, 1, 2, 3, 4, 5), cum_weights=(78, 83, 88, 90, 96, 100))[0]
         if app:
