@@ -49,6 +49,8 @@ class Settings:
     alert_min_change: float = 0.20
     alert_max_p_value: float = 0.01
     min_conversions_for_verdict: int = 30
+    recommendation_cut_ratio: float = 1.5  # fct_campaign_performance: CPA above this x break-even -> cut
+    recommendation_scale_ratio: float = 0.8  # CPA at or below this x min(break-even, target) -> scale
     expected_lifetime_years: float = 3.0
     pii_salt: str = field(default="northstar-dev-salt", repr=False)
     memory_limit: str = "4GB"
@@ -97,6 +99,8 @@ class Settings:
             "alert_min_change": self.alert_min_change,
             "alert_max_p_value": self.alert_max_p_value,
             "min_conversions_for_verdict": self.min_conversions_for_verdict,
+            "recommendation_cut_ratio": self.recommendation_cut_ratio,
+            "recommendation_scale_ratio": self.recommendation_scale_ratio,
             "expected_lifetime_years": self.expected_lifetime_years,
         }
 
@@ -126,6 +130,8 @@ def load_settings() -> Settings:
         alert_min_change=_env_float("ALERT_MIN_CHANGE", 0.20),
         alert_max_p_value=_env_float("ALERT_MAX_P_VALUE", 0.01),
         min_conversions_for_verdict=_env_int("MIN_CONVERSIONS_FOR_VERDICT", 30),
+        recommendation_cut_ratio=_env_float("RECOMMENDATION_CUT_RATIO", 1.5),
+        recommendation_scale_ratio=_env_float("RECOMMENDATION_SCALE_RATIO", 0.8),
         expected_lifetime_years=_env_float("EXPECTED_LIFETIME_YEARS", 3.0),
         pii_salt=_env("PII_SALT", "northstar-dev-salt"),
         memory_limit=_env("MEMORY_LIMIT", "4GB"),
