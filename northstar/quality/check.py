@@ -13,6 +13,7 @@ Validation results (JSON) and Data Docs go to settings.quality_dir (warehouse/qu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -43,6 +44,7 @@ class ExpectationOutcome:
     success: bool
     blocking: bool
     observed: str = ""
+    query: str = field(default="", repr=False, compare=False)  # the rendered SQL of an unexpected_rows check
 
 
 @dataclass
@@ -63,6 +65,7 @@ class CheckReport:
     run_date: date | None
     results_dir: Path | None = None
     data_docs_dir: Path | None = None
+    seconds: float = 0.0
 
     @property
     def success(self) -> bool:
@@ -208,7 +211,38 @@ def run_checks(settings: Settings, suites: list[str] | None = None, partition_da
         con.close()
     if any(data["expectations"] for _, data in runnable):
         _run_gx(settings, [(n, d) for n, d in runnable if d["expectations"]], run_date, report)
+        _describe_unexpected_rows(settings, report)
+    if report.results_dir is not None:
+        summary = {
+            "run_date": run_date.isoformat(),
+            "seconds": report.seconds,
+            "success": report.success,
+            "failures": [{k: v for k, v in f.__dict__.items() if k != "query"} for f in report.failures],
+        }
+        (report.results_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return report
+
+
+def _describe_unexpected_rows(settings: Settings, report: CheckReport) -> None:
+    """GX reports only how many rows a failed SQL check returned; show the first of them, which say why."""
+    for suite in report.suites:
+        failed = [(i, o) for i, o in enumerate(suite.outcomes) if not o.success and o.query]
+        if not failed:
+            continue
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        try:
+            for i, outcome in failed:
+                sql = outcome.query.replace("{batch}", f"(select * from {suite.table})")
+                try:
+                    cur = con.execute(f"select * from ({sql}) as failing limit 3")
+                    names = [d[0] for d in cur.description]
+                    rows = cur.fetchall()
+                except duckdb.Error:
+                    continue
+                shown = "; ".join(", ".join(f"{n}={v}" for n, v in zip(names, row, strict=True)) for row in rows)
+                suite.outcomes[i] = dataclasses.replace(outcome, observed=f"{outcome.observed}: {shown}"[:300])
+        finally:
+            con.close()
 
 
 def _preflight(
@@ -326,15 +360,10 @@ def _run_gx(
                         success=bool(r.success),
                         blocking=str(getattr(cfg.severity, "value", cfg.severity) or "critical") == "critical",
                         observed=_observed(r),
+                        query=str(kw.get("unexpected_rows_query") or ""),
                     )
                 )
-        summary = {
-            "run_date": run_date.isoformat(),
-            "seconds": round(time.monotonic() - started, 2),
-            "success": report.success,
-            "failures": [f.__dict__ for f in report.failures],
-        }
-        (results_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        report.seconds = round(time.monotonic() - started, 2)
     finally:
         gx_duckdb.close_datasource(datasource)
     report.results_dir = results_dir

@@ -75,6 +75,9 @@ def test_half_the_events_missing_fails_volume(tmp_path: Path) -> None:
     assert report.run_date == date(2026, 1, 10)
     assert not report.success
     assert _failed(report) == {"volume", "freshness"}
+    volume = next(f for f in report.failures if f.target.startswith("volume"))
+    assert "n_events=11" in volume.observed and "median_events=24" in volume.observed
+    assert (report.results_dir / "summary.json").exists()
 
 
 def test_twelve_of_twenty_four_is_exactly_the_volume_limit(tmp_path: Path) -> None:
