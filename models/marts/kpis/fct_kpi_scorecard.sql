@@ -51,7 +51,6 @@ daily_base as (
             cast({{ dbt.date_trunc('month', 'date') }} as date) as month,
             '{{ scope }}' as scope,
             {{ value }} as scope_value,
-            count(distinct date) as days_with_data,
             sum(spend) as spend,
             sum(impressions) as impressions,
             sum(clicks) as clicks,
@@ -128,9 +127,19 @@ lead_base as (
     {%- endfor %}
 ),
 
+-- days of each month the warehouse has data for (any scope): additive targets are pro-rated to them
+coverage as (
+    select
+        cast({{ dbt.date_trunc('month', 'date') }} as date) as month,
+        count(distinct date) as days_with_data
+    from kpi_daily
+    group by 1
+),
+
 base as (
     select
         daily_base.*,
+        coverage.days_with_data,
         coalesce(visitor_base.visitors, 0) as visitors,
         coalesce(attribution_base.attributed_conversions, 0) as attributed_conversions,
         coalesce(attribution_base.attributed_revenue, 0) as attributed_revenue,
@@ -148,6 +157,8 @@ base as (
         ) as attributed_gross_margin_to_date,
         extract(day from {{ dbt.last_day('daily_base.month', 'month') }}) as days_in_month
     from daily_base
+    inner join coverage
+        on daily_base.month = coverage.month
     left join visitor_base
         on
             daily_base.month = visitor_base.month
