@@ -706,9 +706,10 @@ class _Generator:
                 for i, o in enumerate(orders)]  # fmt: skip
         self.rows["orders"] += len(rows)
         dirty = self._n_dirty(rng, "orders", len(rows), di) if rows else {}
+        clean = list(rows)  # pick dirty bases from clean rows only: one defect per dirty row
         for cat, k in dirty.items():
             for _ in range(k):
-                base = list(rng.choice(rows))
+                base = list(rng.choice(clean))
                 base[0] = f"BAD-{rng.getrandbits(40):010x}"
                 if cat == "missing_required":
                     base[4] = ""
@@ -806,9 +807,10 @@ class _Generator:
                     ])  # fmt: skip
         self.rows["ad_spend"] += len(rows)
         dirty = self._n_dirty(rng, "ad_spend", len(rows), dj) if rows else {}
+        clean = list(rows)  # pick dirty bases from clean rows only: one defect per dirty row
         for cat, k in dirty.items():
             for _ in range(k):
-                base = list(rng.choice(rows))
+                base = list(rng.choice(clean))
                 if cat == "missing_required":
                     base[3] = None  # campaign_id
                 elif cat == "bad_timestamp":
