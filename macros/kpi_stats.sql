@@ -28,31 +28,30 @@
     (1.0 - {{ kpi_erf_abs('abs(' ~ z ~ ') / sqrt(2.0)') }})
 {%- endmacro %}
 
+{#- The normal approximation behind both tests is only trusted when every expected cell count is at least
+    var('alert_min_expected_count', 5) (the usual n p >= 5 rule); below that the macros return NULL: no test, no
+    alert, so a channel going from 1 lead to 4 on a quiet day pages nobody. -#}
+
 {#- Two-proportion z statistic (pooled): x1 of n1 in the recent window against x0 of n0 in the baseline.
-    NULL when either window is empty or the pooled rate is 0 or 1 (no variance to test against). -#}
-{% macro kpi_two_proportion_z(x1, n1, x0, n0) -%}
+    NULL when either window is empty, the pooled rate is 0 or 1 (no variance), or an expected count is small. -#}
+{% macro kpi_two_proportion_z(x1, n1, x0, n0, min_expected=5) -%}
+    {%- set pooled = '((' ~ x1 ~ ') + (' ~ x0 ~ ')) * 1.0 / ((' ~ n1 ~ ') + (' ~ n0 ~ '))' -%}
     case
         when ({{ n1 }}) > 0 and ({{ n0 }}) > 0
-            and (({{ x1 }}) + ({{ x0 }})) > 0 and (({{ x1 }}) + ({{ x0 }})) < (({{ n1 }}) + ({{ n0 }}))
+            and least({{ pooled }}, 1.0 - {{ pooled }}) * least({{ n1 }}, {{ n0 }}) >= {{ min_expected }}
             then (({{ x1 }}) * 1.0 / ({{ n1 }}) - ({{ x0 }}) * 1.0 / ({{ n0 }}))
-            / sqrt(
-                (({{ x1 }}) + ({{ x0 }})) * 1.0 / (({{ n1 }}) + ({{ n0 }}))
-                * (1.0 - (({{ x1 }}) + ({{ x0 }})) * 1.0 / (({{ n1 }}) + ({{ n0 }})))
-                * (1.0 / ({{ n1 }}) + 1.0 / ({{ n0 }}))
-            )
+            / sqrt({{ pooled }} * (1.0 - {{ pooled }}) * (1.0 / ({{ n1 }}) + 1.0 / ({{ n0 }})))
     end
 {%- endmacro %}
 
 {#- Poisson rate comparison of two counts, conditional on their total (the exact test's normal approximation):
     c1 events in a window of w1 days against c0 in w0 days. Under "same daily rate", c1 ~ Binomial(c1 + c0,
-    w1 / (w1 + w0)); z = (c1 - N q) / sqrt(N q (1 - q)). NULL when both counts are 0. -#}
-{% macro kpi_poisson_z(c1, w1, c0, w0) -%}
+    q = w1 / (w1 + w0)); z = (c1 - N q) / sqrt(N q (1 - q)). NULL when N min(q, 1 - q) is small (or N = 0). -#}
+{% macro kpi_poisson_z(c1, w1, c0, w0, min_expected=5) -%}
+    {%- set total = '((' ~ c1 ~ ') + (' ~ c0 ~ '))' -%}
+    {%- set q = '((' ~ w1 ~ ') * 1.0 / ((' ~ w1 ~ ') + (' ~ w0 ~ ')))' -%}
     case
-        when (({{ c1 }}) + ({{ c0 }})) > 0
-            then (({{ c1 }}) - (({{ c1 }}) + ({{ c0 }})) * ({{ w1 }}) * 1.0 / (({{ w1 }}) + ({{ w0 }})))
-            / sqrt(
-                (({{ c1 }}) + ({{ c0 }})) * ({{ w1 }}) * 1.0 / (({{ w1 }}) + ({{ w0 }}))
-                * (({{ w0 }}) * 1.0 / (({{ w1 }}) + ({{ w0 }})))
-            )
+        when {{ total }} * least({{ q }}, 1.0 - {{ q }}) >= {{ min_expected }}
+            then (({{ c1 }}) - {{ total }} * {{ q }}) / sqrt({{ total }} * {{ q }} * (1.0 - {{ q }}))
     end
 {%- endmacro %}

@@ -67,3 +67,14 @@ def test_poisson_z_by_hand(macros) -> None:
     # same daily rate: z = 0
     assert _value(macros.kpi_poisson_z("70", "7", "280", "28")) == pytest.approx(0.0, abs=1e-12)
     assert _value(macros.kpi_poisson_z("0", "7", "0", "28")) is None
+
+
+def test_small_expected_counts_are_not_tested(macros) -> None:
+    # 4 leads today against 1 on the 4 same weekdays before: N = 5, q = 1/5, N q = 1 < 5 -> no test (NULL)
+    assert _value(macros.kpi_poisson_z("4", "1", "1", "4")) is None
+    # N q = 25 x 0.2 = 5 -> tested: z = (10 - 5) / sqrt(25 x 0.2 x 0.8) = 5 / 2 = 2.5
+    assert _value(macros.kpi_poisson_z("10", "1", "15", "4")) == pytest.approx(2.5, abs=1e-12)
+    # 2 of 10 against 3 of 40: pooled 5 / 50 = 0.1, 0.1 x min(10, 40) = 1 < 5 -> no test
+    assert _value(macros.kpi_two_proportion_z("2", "10", "3", "40")) is None
+    # the threshold is a parameter (var alert_min_expected_count in fct_kpi_alerts)
+    assert _value(macros.kpi_two_proportion_z("2", "10", "3", "40", 1)) is not None

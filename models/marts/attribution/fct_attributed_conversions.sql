@@ -27,7 +27,8 @@ macro_conversions as (
         conversions.revenue,
         conversions.gross_margin,
         conversions.value,
-        converting_session.started_at as converting_session_started_at
+        converting_session.started_at as converting_session_started_at,
+        converting_session.session_date as converting_session_date
     from conversions
     inner join sessions as converting_session
         on conversions.session_id = converting_session.session_id
@@ -154,6 +155,8 @@ final as (
         goal_id,
         occurred_at,
         conversion_date,
+        -- the day fct_kpi_daily counts the conversion on (its session's day); marts that sum credit use it
+        converting_session_date,
         visitor_id,
         touch_started_at as session_started_at,
         cast(touch_position as bigint) as touch_position,

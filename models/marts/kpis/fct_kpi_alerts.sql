@@ -18,12 +18,15 @@
     the top of the funnel (huge n, small relative change) outranks a large real fall.
     severity: critical when p < alert_max_p_value / 10 and |change| >= 2 x alert_min_change, else warning.
     Days are dense (a day without sessions counts as 0), so the windows are calendar days.
+    No test (so no alert) when an expected cell count is below var('alert_min_expected_count') (default 5): the
+    normal approximation does not hold there, and a quiet channel going from 1 lead to 4 pages nobody.
 -#}
 
 {%- set window_days = var('alert_window_days') | int -%}
 {%- set baseline_days = var('alert_baseline_days') | int -%}
 {%- set min_change = var('alert_min_change') -%}
 {%- set max_p = var('alert_max_p_value') -%}
+{%- set min_expected = var('alert_min_expected_count', 5) -%}
 {%- set measures = ['sessions', 'engaged_sessions', 'converting_sessions', 'micro_converting_sessions',
     'orders', 'leads'] -%}
 {%- set rate_kpis = [
@@ -151,7 +154,7 @@ tests as (
             {{ safe_divide(numerator ~ '_actual', denominator ~ '_actual') }} as actual,
             {{ safe_divide(numerator ~ '_baseline', denominator ~ '_baseline') }} as baseline,
         {{ kpi_two_proportion_z(numerator ~ '_actual', denominator ~ '_actual',
-            numerator ~ '_baseline', denominator ~ '_baseline') }} as z_score
+            numerator ~ '_baseline', denominator ~ '_baseline', min_expected) }} as z_score
         from evaluable
         union all
     {%- endfor %}
@@ -168,7 +171,7 @@ tests as (
             {{ baseline_days }} as baseline_denominator,
             cast({{ kpi }}_actual as double) as actual,
             {{ kpi }}_baseline * {{ window_days }} / {{ baseline_days }}.0 as baseline,
-            {{ kpi_poisson_z(kpi ~ '_actual', window_days, kpi ~ '_baseline', baseline_days) }} as z_score
+            {{ kpi_poisson_z(kpi ~ '_actual', window_days, kpi ~ '_baseline', baseline_days, min_expected) }} as z_score
         from evaluable
         union all
         select
@@ -183,7 +186,7 @@ tests as (
             {{ baseline_days // 7 }} as baseline_denominator,
             cast({{ kpi }}_day as double) as actual,
             {{ kpi }}_same_weekdays / {{ baseline_days // 7 }}.0 as baseline,
-            {{ kpi_poisson_z(kpi ~ '_day', 1, kpi ~ '_same_weekdays', baseline_days // 7) }} as z_score
+            {{ kpi_poisson_z(kpi ~ '_day', 1, kpi ~ '_same_weekdays', baseline_days // 7, min_expected) }} as z_score
         from evaluable
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -305,7 +308,9 @@ step_changes as (
         step_name,
         {{ safe_divide('reached_actual', 'entered_actual') }} as step_rate_actual,
         {{ safe_divide('reached_baseline', 'entered_baseline') }} as step_rate_baseline,
-        {{ kpi_two_proportion_z('reached_actual', 'entered_actual', 'reached_baseline', 'entered_baseline') }}
+        {{ kpi_two_proportion_z(
+            'reached_actual', 'entered_actual', 'reached_baseline', 'entered_baseline', min_expected
+        ) }}
             as step_z
     from step_windows
 ),

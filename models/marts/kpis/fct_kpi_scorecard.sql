@@ -84,7 +84,7 @@ visitor_base as (
 attribution_base as (
     {%- for scope, value in scopes %}
         select
-            cast({{ dbt.date_trunc('month', 'conversion_date') }} as date) as month,
+            cast({{ dbt.date_trunc('month', 'converting_session_date') }} as date) as month,
             '{{ scope }}' as scope,
             {{ value }} as scope_value,
             sum(credit) as attributed_conversions,
