@@ -66,7 +66,9 @@ def test_generated_dirty_rows_are_all_quarantined(generated: tuple[Path, dict], 
             if reason is None:
                 assert event_dups >= n, category
                 continue
-            assert any(k == kind and r.startswith(reason) for k, r, _ in reasons), (category, kind)
+            # Each injected row carries exactly one defect, so the counts match per category.
+            got = sum(c for k, r, c in reasons if k == kind and r.startswith(reason))
+            assert got == n, (category, kind, got, n)
     # Every injected bad row is quarantined, and nothing else is.
     for kind in ("events", "ad_spend", "orders", "leads"):
         expected = sum(per_kind.get(kind, 0) for c, per_kind in dirty.items() if CATEGORY_REASON[c] is not None)
