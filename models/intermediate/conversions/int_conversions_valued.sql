@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 -- Conversions with goal attributes and money in the reporting currency. Revenue comes from the orders feed
 -- (net of refunds); a purchase whose order is not in the feed falls back to the event's own revenue. When several
--- conversions carry the same order_id (a double-fired purchase) only the first one carries the order.
+-- conversions carry the same order_id (a double-fired purchase) only the first one carries the order, and only
+-- goals matched on the event itself (match_type event) carry one.
 -- value = revenue for conversions with an order, else the goal's value.
 -- A view: a refund or a new fx rate re-values old conversions without reprocessing sessions.
 with
@@ -19,17 +20,21 @@ orders as (
 ),
 
 first_per_order as (
+    -- Only event goals carry an order: a session goal (duration, page views) can fire on the purchase event
+    -- itself, and must not take the order away from the purchase conversion.
     select
-        *,
+        conversions.*,
+        coalesce(conversions.order_id is not null and goals.match_type = 'event', false) as may_carry_order,
         case
-            when order_id is null then false
+            when not may_carry_order then false
             else row_number() over (
-                partition by
-                    order_id order by case when order_id is null then 1 else 0 end, occurred_at_utc,
-                conversion_id
+                partition by conversions.order_id, may_carry_order
+                order by conversions.occurred_at_utc, conversions.conversion_id
             ) = 1
         end as carries_order
     from conversions
+    inner join goals
+        on conversions.goal_id = goals.goal_id
 ),
 
 final as (
