@@ -235,6 +235,7 @@ verdicts as (
         case
             when
                 attributed_conversions < {{ min_conversions }}
+                and break_even_cpa > 0
                 and spend > {{ cut_ratio }} * break_even_cpa * {{ min_conversions }}
                 then 'cut'
             when attributed_conversions < {{ min_conversions }} then 'not enough data'
