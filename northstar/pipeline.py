@@ -30,7 +30,7 @@ class _Steps:
         return result
 
 
-def _parse_day(day: str | None) -> date | None:
+def parse_day(day: str | None) -> date | None:
     if day is None:
         return None
     try:
@@ -60,7 +60,7 @@ def run_pipeline(
     from northstar.serve.publish import publish
 
     console = console or Console()
-    partition_date = _parse_day(day)
+    partition_date = parse_day(day)
     steps = _Steps(console)
     paths = landing_paths or [str(settings.landing_dir)]
     if landing_paths is None and not settings.landing_dir.exists():

@@ -90,20 +90,27 @@ class CheckReport:
         """One line per failure: what the pipeline prints when it stops before publish."""
         return "\n".join(f"{f.suite}: {f.expectation} on {f.target} failed ({f.observed})" for f in self.failures)
 
-    def summary_table(self) -> Table:
+    def summary_table(self, per_expectation: bool = False) -> Table:
+        """One row per suite with its counts, then a row per failure or warning (every expectation if asked)."""
         day = self.run_date.isoformat() if self.run_date else "-"
         table = Table(title=f"Quality checks for {day}")
-        for col in ("suite", "table", "expectation", "on", "result", "observed"):
+        for col in ("suite", "table", "result", "expectation / observed"):
             table.add_column(col)
         for s in self.suites:
             if s.error is not None:
-                table.add_row(s.name, s.table, "(suite)", "", "[red]ERROR[/red]", s.error)
+                table.add_row(s.name, s.table, "[red]ERROR[/red]", s.error)
+                continue
+            passed = sum(o.success for o in s.outcomes)
+            verdict = "[green]pass[/green]" if s.success else "[red]FAIL[/red]"
+            table.add_row(s.name, s.table, verdict, f"{passed} of {len(s.outcomes)} expectations pass")
             for o in s.outcomes:
+                if o.success and not per_expectation:
+                    continue
                 if o.success:
-                    result = "[green]pass[/green]"
+                    result = "  [green]pass[/green]"
                 else:
-                    result = "[red]FAIL[/red]" if o.blocking else "[yellow]warn[/yellow]"
-                table.add_row(s.name, s.table, o.expectation, o.target, result, o.observed)
+                    result = "  [red]fail[/red]" if o.blocking else "  [yellow]warn[/yellow]"
+                table.add_row("", o.target, result, f"{o.expectation}: {o.observed}")
         n_fail = len(self.failures)
         table.caption = f"{len(self.suites)} suites, {n_fail} blocking failures, {len(self.warnings)} warnings"
         return table
@@ -147,14 +154,24 @@ def _render(text: str, run_date: date, tz: str) -> str:
 
 
 def _default_run_date(con: Any, tz: str) -> date:
-    """The latest day (reporting timezone) with events; today when there are none."""
-    try:
-        row = con.execute(
-            "select cast(timezone(?, timezone('UTC', max(occurred_at))) as date) from raw.events", [tz]
-        ).fetchone()
-    except Exception:
-        row = None
-    return row[0] if row and row[0] else datetime.now(UTC).date()
+    """The latest day with data: the newest session day once the marts exist, else the newest event day
+    (reporting timezone); today when there is nothing.
+
+    Sessions belong to the day they start, so the few events of sessions that ran past the last midnight
+    do not make that new, nearly empty day the one checked (it would fail volume and freshness).
+    """
+    queries = (
+        "select max(session_date) from marts.fct_sessions",
+        "select cast(timezone(?, timezone('UTC', max(occurred_at))) as date) from raw.events",
+    )
+    for sql in queries:
+        try:
+            row = con.execute(sql, [tz] if "?" in sql else []).fetchone()
+        except Exception:  # the table does not exist yet
+            continue
+        if row and row[0]:
+            return row[0]
+    return datetime.now(UTC).date()
 
 
 def _existing_tables(con: Any) -> set[str]:

@@ -120,3 +120,21 @@ def test_sql_that_cannot_run_fails_alone_and_the_rest_still_run(tmp_path: Path) 
     passed = [o for o in report.suites[0].outcomes if o.success]
     assert any(o.target == "referential integrity: every session_id is in marts.fct_sessions" for o in passed)
     assert any(o.expectation == "expect_column_values_to_be_unique" for o in passed)
+
+
+def test_default_day_is_the_newest_session_day_not_a_midnight_spillover() -> None:
+    from northstar.quality.check import _default_run_date
+
+    con = duckdb.connect()
+    ensure_raw_schema(con)
+    con.execute(
+        """insert into raw.events (event_id, occurred_at, anonymous_id, event_name, consent_analytics,
+                                   load_id, source_file, row_number, loaded_at)
+        values ('e1', '2026-03-31 23:58:00', 'a', 'page_view', true, 'l', 'f', 1, now()),
+               ('e2', '2026-04-01 00:04:00', 'a', 'page_view', true, 'l', 'f', 2, now())"""
+    )
+    # Before the marts exist: the newest event's day.
+    assert _default_run_date(con, "UTC") == date(2026, 4, 1)
+    # With the marts: the session that started on Mar 31 owns the 00:04 event, so Mar 31 is checked.
+    con.execute("create schema marts; create table marts.fct_sessions as select date '2026-03-31' as session_date")
+    assert _default_run_date(con, "UTC") == date(2026, 3, 31)
