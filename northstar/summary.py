@@ -25,7 +25,7 @@ def _ratio(value: float | None) -> str:
 
 
 def kpi_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> Group:
-    """Headline numbers of the latest full month plus the top alerts and campaign verdicts."""
+    """Headline numbers of the latest month, the latest declines that fired an alert, paid campaign verdicts."""
     cur = settings.reporting_currency
     month = con.execute("select max(month) from marts.fct_kpi_scorecard").fetchone()[0]
 
@@ -54,19 +54,25 @@ def kpi_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> Group:
             "" if on_track is None else ("yes" if on_track else "[red]no[/red]"),
         )
 
-    alerts = Table(title="Top alerts (largest significant changes, latest first)")
-    for col in ("date", "kpi", "scope", "change", "severity", "suspected step"):
+    n_alerts, n_declines = con.execute(
+        "select count(*), count(*) filter (where change < 0) from marts.fct_kpi_alerts"
+    ).fetchone()
+    alerts = Table(title="Latest declines of the whole business that fired an alert")
+    alerts.caption = (
+        f"{n_alerts} alerts in all ({n_declines} declines), per channel too: marts.fct_kpi_alerts and the report"
+    )
+    for col in ("date", "kpi", "change", "p-value", "severity", "suspected step"):
         alerts.add_column(col)
-    for alert_date, kpi, scope, change, severity, step in con.execute(
+    for alert_date, kpi, change, p_value, severity, step in con.execute(
         """
-        select alert_date, kpi, scope || coalesce(': ' || nullif(scope_value, ''), ''), change, severity,
-               suspected_step
+        select alert_date, kpi, change, significance, severity, suspected_step
         from marts.fct_kpi_alerts
+        where scope = 'all' and change < 0
         order by alert_date desc, abs(change) desc
         limit 8
         """
     ).fetchall():
-        alerts.add_row(str(alert_date), kpi, scope, _pct(change), str(severity), step or "")
+        alerts.add_row(str(alert_date), kpi, _pct(change), f"{p_value:.1e}", str(severity), step or "")
 
     verdicts = Table(title=f"Campaign recommendations, month {month}")
     for col in ("campaign", "recommendation", "reason"):
@@ -76,7 +82,7 @@ def kpi_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> Group:
         select campaign_key, recommendation, recommendation_reason
         from marts.fct_campaign_performance
         where month = (select max(month) from marts.fct_campaign_performance)
-          and recommendation <> 'not enough data'
+          and spend > 0 and recommendation <> 'not enough data'
         order by case recommendation when 'cut' then 0 when 'fix' then 1 when 'scale' then 2 else 3 end, campaign_key
         limit 12
         """
