@@ -37,8 +37,11 @@ format: install
 
 check: lint test
 
+# The instance config (pool limit of one for the DuckDB writer) lives in orchestration/dagster.yaml.
+DAGSTER_HOME ?= $(CURDIR)/warehouse/dagster_home
 dagster: install
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	@mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 bench: install
 	$(BIN)/northstar bench

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +57,7 @@ class Settings:
     memory_limit: str = "4GB"
     threads: int = 2
     serving_storage_version: str = "v1.2.0"
+    partitions_start: str = "2026-01-01"  # first daily partition in Dagster (the sample data starts here)
 
     @property
     def warehouse_path(self) -> Path:
@@ -137,6 +139,7 @@ def load_settings() -> Settings:
         memory_limit=_env("MEMORY_LIMIT", "4GB"),
         threads=_env_int("THREADS", 2),
         serving_storage_version=_env("SERVING_STORAGE_VERSION", "v1.2.0"),
+        partitions_start=_env("PARTITIONS_START", "2026-01-01"),
     )
     _validate(settings)
     return settings
@@ -152,6 +155,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError(
             f"NORTHSTAR_ATTRIBUTION_MODEL={s.attribution_model!r} is not one of {', '.join(ATTRIBUTION_MODELS)}"
         )
+    try:
+        date.fromisoformat(s.partitions_start)
+    except ValueError:
+        raise ConfigError(f"NORTHSTAR_PARTITIONS_START={s.partitions_start!r} is not a date like 2026-01-01") from None
     if s.session_timeout_minutes <= 0:
         raise ConfigError("NORTHSTAR_SESSION_TIMEOUT_MINUTES must be > 0")
     try:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timedelta
 
 import dagster as dg
 
 from northstar.config import load_settings
 
-# First day of data; the sample generator starts on 2026-01-01. Override for real deployments.
-PARTITIONS_START = os.environ.get("NORTHSTAR_PARTITIONS_START", "2026-01-01")
+_settings = load_settings()
+# First day of data (NORTHSTAR_PARTITIONS_START); the sample generator starts on 2026-01-01.
+PARTITIONS_START = _settings.partitions_start
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=PARTITIONS_START, timezone=load_settings().reporting_timezone, end_offset=0
+    start_date=PARTITIONS_START, timezone=_settings.reporting_timezone, end_offset=0
 )
 
 
