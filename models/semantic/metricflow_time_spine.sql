@@ -1,0 +1,24 @@
+{#-
+    MetricFlow's day time spine: one row per day from var('time_spine_start') to var('time_spine_end'), inclusive.
+    MetricFlow joins metrics to it for metric_time (and cumulative / offset metrics). Generated in SQL,
+    so it needs no source and builds in an empty warehouse; about 5,800 rows.
+-#}
+
+with
+
+days as (
+    select day_start
+    from
+        generate_series(
+            cast('{{ var("time_spine_start", "2020-01-01") }}' as date),
+            cast('{{ var("time_spine_end", "2035-12-31") }}' as date),
+            interval 1 day
+        ) as spine (day_start)
+),
+
+final as (
+    select cast(day_start as date) as date_day
+    from days
+)
+
+select * from final
