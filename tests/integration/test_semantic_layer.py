@@ -4,7 +4,8 @@ Generated data: 14 days from 2026-01-25 (two months), 400 visitors; the marts th
 time spine are built (models only: the full build with every test runs in test_dbt_build / CI). Then the
 venv's `mf` validates the configs against the warehouse and queries the KPIs by month and by month x channel;
 every number must equal Σ numerator / Σ denominator computed from marts.fct_kpi_daily (NULL on a zero
-denominator, as the marts' safe_divide). About 45 s on 2 cores.
+denominator, as the marts' safe_divide), and the multi-touch metrics by month x campaign must equal
+fct_campaign_performance. About 45 s on 2 cores.
 
 `mf` reads `<project dir>/target/semantic_manifest.json`, ignoring DBT_TARGET_PATH, so the test runs it from a
 small project root under tmp_path (dbt_project.yml and profiles.yml linked, target/ linked to the build's
@@ -40,6 +41,8 @@ SELECT = [
     "+dim_channels",
     "+dim_goals",
     "+dim_customers",
+    "+fct_attributed_conversions",
+    "+fct_campaign_performance",
     "metricflow_time_spine",
 ]
 # `mf` checks PyPI for a newer version on every call (update_checker, no switch to turn it off): a proxy on a
@@ -196,3 +199,31 @@ def test_visitors_are_distinct_at_the_query_grain(built: Built, tmp_path: Path) 
             ).fetchall()
         )
     assert {r["metric_time__month"][:10]: int(r["visitors"]) for r in rows} == expected
+
+
+def test_attributed_metrics_equal_campaign_performance(built: Built, tmp_path: Path) -> None:
+    metrics = [
+        "spend",
+        "attributed_conversions",
+        "attributed_revenue",
+        "attributed_cpa",
+        "attributed_roas",
+        "attributed_roi",
+    ]
+    rows = _mf_query(built, tmp_path, metrics, ["metric_time__month", "campaign"])
+    got = {(r["metric_time__month"][:10], r["campaign"]): [_number(r[m]) for m in metrics] for r in rows}
+    with duckdb.connect(str(built.settings.warehouse_path), read_only=True) as con:
+        expected = {
+            (month.isoformat(), key): list(values)
+            for month, key, *values in con.execute(
+                f"select month, campaign_key, {', '.join(metrics)} from marts.fct_campaign_performance"
+            ).fetchall()
+        }
+    assert set(got) == set(expected), (sorted(got), sorted(expected))
+    for key, values in expected.items():
+        for metric, want, value in zip(metrics, values, got[key], strict=True):
+            if want is None:
+                assert value is None, (key, metric, value)
+            else:
+                assert value == pytest.approx(want, rel=1e-9, abs=1e-9), (key, metric, value, want)
+    assert any(v[1] for v in expected.values())  # some campaign got credit
