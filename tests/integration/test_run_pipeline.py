@@ -112,7 +112,8 @@ def test_daily_runs_publish_whole_snapshots_and_a_bad_day_publishes_nothing(tmp_
     # 2. Day 11 is rebuilt and published while two readers query the serving file.
     _copy_day(generated, landing, date(2026, 1, 11))
     readers = [
-        subprocess.Popen([sys.executable, "-c", READER, str(serving), mode, str(tmp_path)]) for mode in ("held", "fresh")
+        subprocess.Popen([sys.executable, "-c", READER, str(serving), mode, str(tmp_path)])
+        for mode in ("held", "fresh")
     ]
     deadline = time.time() + 60
     while not all((tmp_path / f"ready-{m}").exists() for m in ("held", "fresh")) and time.time() < deadline:

@@ -19,7 +19,7 @@ matches as (
     select * from {{ ref('int_events_matched') }}
     where
         rule_kind = 'goal'
-        {% if is_incremental() %}
+    {% if is_incremental() %}
             and session_id in (
                 select rebuilt.session_id from {{ ref('int_sessions_aggregated') }} as rebuilt
                 where rebuilt._batch_at > (
