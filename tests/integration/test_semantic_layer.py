@@ -5,7 +5,8 @@ time spine are built (models only: the full build with every test runs in test_d
 venv's `mf` validates the configs against the warehouse and queries the KPIs by month and by month x channel;
 every number must equal Σ numerator / Σ denominator computed from marts.fct_kpi_daily (NULL on a zero
 denominator, as the marts' safe_divide), and the multi-touch metrics by month x campaign must equal
-fct_campaign_performance. About 45 s on 2 cores.
+fct_campaign_performance; at the mart's own grain every ratio metric equals the mart's ratio column.
+About 50 s on 2 cores.
 
 `mf` reads `<project dir>/target/semantic_manifest.json`, ignoring DBT_TARGET_PATH, so the test runs it from a
 small project root under tmp_path (dbt_project.yml and profiles.yml linked, target/ linked to the build's
@@ -227,3 +228,25 @@ def test_attributed_metrics_equal_campaign_performance(built: Built, tmp_path: P
             else:
                 assert value == pytest.approx(want, rel=1e-9, abs=1e-9), (key, metric, value, want)
     assert any(v[1] for v in expected.values())  # some campaign got credit
+
+
+def test_ratios_at_the_mart_grain_equal_the_mart_columns(built: Built, tmp_path: Path) -> None:
+    """At fct_kpi_daily's own grain every ratio metric is the mart's ratio column: one formula, two places."""
+    metrics = [*RATIOS, "micro_conversion_rate", "cpm", "roi"]
+    rows = _mf_query(built, tmp_path, metrics, ["metric_time__day", "channel", "campaign"])
+    got = {(r["metric_time__day"][:10], r["channel"], r["campaign"]): [_number(r[m]) for m in metrics] for r in rows}
+    with duckdb.connect(str(built.settings.warehouse_path), read_only=True) as con:
+        expected = {
+            (day.isoformat(), channel, campaign): list(values)
+            for day, channel, campaign, *values in con.execute(
+                f"select date, channel, campaign_key, {', '.join(metrics)} from marts.fct_kpi_daily"
+            ).fetchall()
+        }
+    assert set(got) == set(expected), (len(got), len(expected))
+    for key, values in expected.items():
+        for metric, want, value in zip(metrics, values, got[key], strict=True):
+            if want is None:
+                assert value is None, (key, metric, value)
+            else:
+                assert value == pytest.approx(want, rel=1e-9, abs=1e-9), (key, metric, value, want)
+    assert len(expected) > 100
