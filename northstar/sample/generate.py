@@ -93,7 +93,9 @@ class GenerateResult:
     seconds: float = 0.0
 
     def summary(self):  # -> rich renderable
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
         t = Table(title=f"northstar generate → {self.out_dir}", show_lines=False)
         t.add_column("kind")
@@ -106,12 +108,14 @@ class GenerateResult:
             t.add_row(kind, str(nfiles), f"{self.rows.get(kind, 0):,}", f"{dirty:,}")
         inc = self.incidents
         cb, ov, to = inc.get("checkout_breakage", {}), inc.get("campaign_overspend", {}), inc.get("tracking_outage", {})
-        t.caption = (
-            f"{self.sessions:,} sessions in {self.seconds:.1f}s · incidents: checkout breakage {cb.get('start')}–"
-            f"{cb.get('end')}, overspend {ov.get('campaign_key')} from {ov.get('start')}, tracking outage "
-            f"{to.get('date')} · manifest {self.manifest_path.name}"
+        notes = Text(
+            f"{self.sessions:,} sessions in {self.seconds:.1f}s; incidents to find "
+            f"(written to {self.manifest_path.name}):\n"
+            f"  checkout breakage {cb.get('start')} – {cb.get('end')}\n"
+            f"  overspending campaign {ov.get('campaign_key')} from {ov.get('start')}\n"
+            f"  tracking outage {to.get('date')}"
         )
-        return t
+        return Group(t, notes)
 
 
 # ----------------------------------------------------------------------------------------------------------- helpers
