@@ -190,16 +190,36 @@ def test_ratios_by_month_and_channel_are_sums_over_sums(built: Built, tmp_path: 
     assert any(r["roas"] == "" for r in rows) and any(r["roas"] != "" for r in rows)
 
 
-def test_visitors_are_distinct_at_the_query_grain(built: Built, tmp_path: Path) -> None:
-    rows = _mf_query(built, tmp_path, ["visitors"], ["metric_time__month"])
+def test_visitors_and_cac_by_month(built: Built, tmp_path: Path) -> None:
+    """visitors is a distinct count at the query grain; CAC = spend / visitors whose first order is in the month."""
+    rows = _mf_query(built, tmp_path, ["visitors", "new_customers", "cac"], ["metric_time__month"])
+    got = {r["metric_time__month"][:10]: (int(r["visitors"]), int(r["new_customers"]), _number(r["cac"])) for r in rows}
     with duckdb.connect(str(built.settings.warehouse_path), read_only=True) as con:
-        expected = dict(
-            con.execute(
-                "select strftime(date_trunc('month', session_date), '%Y-%m-%d'), count(distinct visitor_id) "
-                "from marts.fct_sessions group by 1"
-            ).fetchall()
-        )
-    assert {r["metric_time__month"][:10]: int(r["visitors"]) for r in rows} == expected
+        rows = con.execute(
+            """
+            with visitors as (
+                select cast(date_trunc('month', session_date) as date) as month, count(distinct visitor_id) as n
+                from marts.fct_sessions group by 1
+            ),
+            customers as (
+                select cast(date_trunc('month', first_order_at) as date) as month, count(*) as n
+                from marts.dim_customers where first_order_at is not null group by 1
+            ),
+            spend as (
+                select cast(date_trunc('month', date) as date) as month, sum(spend) as spend
+                from marts.fct_kpi_daily group by 1
+            )
+            select visitors.month, visitors.n, customers.n, spend.spend / nullif(customers.n, 0)
+            from visitors
+            inner join customers on visitors.month = customers.month
+            inner join spend on visitors.month = spend.month
+            """
+        ).fetchall()
+    expected = {month.isoformat(): (n_visitors, n_customers, cac) for month, n_visitors, n_customers, cac in rows}
+    assert len(expected) == 2 and set(got) == set(expected), (got, expected)
+    for month, (n_visitors, n_customers, cac) in expected.items():
+        assert got[month][:2] == (n_visitors, n_customers)
+        assert got[month][2] == pytest.approx(cac, rel=1e-9)
 
 
 def test_attributed_metrics_equal_campaign_performance(built: Built, tmp_path: Path) -> None:
