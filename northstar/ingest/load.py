@@ -809,11 +809,10 @@ def _before_commit(cand: _Candidate) -> None:
     """Hook for tests that simulate a crash after the inserts and before the commit."""
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("set TimeZone = 'UTC'")
-    tmp = settings.warehouse_dir / ".duckdb_tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
-    con.execute(f"set temp_directory = {_lit(str(tmp))}")
+    # No `set temp_directory`: DuckDB spills to <db file>.tmp by default, and refuses to switch the directory once
+    # another connection to the same database (in this process) has spilled.
     con.execute("set preserve_insertion_order = true")
     ensure_raw_schema(con)
 
@@ -849,7 +848,7 @@ def load_paths(
             "(another northstar, dbt or Dagster process may be writing it; wait for it or stop it)"
         ) from None
     try:
-        _prepare(con, settings)
+        _prepare(con)
         if progress:
             with Progress(
                 TextColumn("[bold]load[/bold]"),
