@@ -238,10 +238,11 @@ def compute(con, params: Params) -> Results:
 
     matches = _matches(ev, params)
     conv = _conversions(con, ev, sess, matches, params, fx)
+    conv["macro"], conv["micro"] = conv["goal_type"] == "macro", conv["goal_type"] == "micro"
     per = conv.groupby("session_no").agg(
         conversions=("goal_id", "size"),
-        macro=("goal_type", lambda s: (s == "macro").sum()),
-        micro=("goal_type", lambda s: (s == "micro").sum()),
+        macro=("macro", "sum"),
+        micro=("micro", "sum"),
         leads=("is_lead", "sum"),
         orders=("is_order", "sum"),
         revenue=("revenue", "sum"),
