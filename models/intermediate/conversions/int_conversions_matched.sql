@@ -19,13 +19,8 @@ matches as (
     select * from {{ ref('int_events_matched') }}
     where
         rule_kind = 'goal'
-    {% if is_incremental() %}
-            and session_id in (
-                select rebuilt.session_id from {{ ref('int_sessions_aggregated') }} as rebuilt
-                where rebuilt._batch_at > (
-                    select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done
-                )
-            )
+        {% if is_incremental() %}
+            and _batch_at > (select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done)
         {% endif %}
 ),
 
@@ -35,10 +30,9 @@ goals as (
 
 events as (
     select * from {{ ref('int_events_sessionized') }}
-),
-
-sessions as (
-    select * from {{ ref('int_sessions_aggregated') }}
+    {% if is_incremental() %}
+        where _batch_at > (select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done)
+    {% endif %}
 ),
 
 counted as (
@@ -69,12 +63,10 @@ final as (
         events.order_id,
         events.revenue as event_revenue,
         events.currency as event_currency,
-        sessions._batch_at
+        events._batch_at
     from counted
     inner join events
         on counted.event_id = events.event_id
-    inner join sessions
-        on counted.session_id = sessions.session_id
 )
 
 select * from final

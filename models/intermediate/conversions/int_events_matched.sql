@@ -1,13 +1,28 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='session_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        post_hook=["{% if is_incremental() %}delete from {{ this }} where session_id not in
+                    (select session_id from {{ ref('int_events_sessionized') }}){% endif %}"],
+    )
+}}
 -- Every moment a goal (seeds/conversion_goals) or funnel stage (seeds/funnel_stages) condition is met:
 --   event               -> each event whose event_name equals match_value
 --   page                -> each page_view whose page path matches the LIKE pattern match_value
 --   session_pageviews N -> once per session, at its N-th page view (N = 0: at its first event)
 --   session_duration_s T-> once per session, at its first event T or more seconds after the session start
 -- Counting (once per session or every event) is applied downstream; this model only finds matches.
+-- Incremental: int_events_sessionized rewrites whole sessions, so the events it wrote since this model's last run
+-- are exactly the sessions to match again (delete+insert on session_id; the post-hook drops vanished sessions).
 with
 
 events as (
     select * from {{ ref('int_events_sessionized') }}
+    {% if is_incremental() %}
+        where _batch_at > (select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done)
+    {% endif %}
 ),
 
 goals as (
@@ -42,6 +57,7 @@ indexed as (
         page_path,
         occurred_at_utc,
         event_index,
+        _batch_at,
         case
             when event_name = 'page_view'
                 then sum(case when event_name = 'page_view' then 1 else 0 end) over (
@@ -60,7 +76,8 @@ event_matches as (
         indexed.session_id,
         indexed.event_id,
         indexed.occurred_at_utc,
-        indexed.event_index
+        indexed.event_index,
+        indexed._batch_at
     from indexed
     inner join rules
         on
@@ -76,7 +93,8 @@ page_matches as (
         indexed.session_id,
         indexed.event_id,
         indexed.occurred_at_utc,
-        indexed.event_index
+        indexed.event_index,
+        indexed._batch_at
     from indexed
     inner join rules
         on
@@ -93,7 +111,8 @@ pageview_matches as (
         indexed.session_id,
         indexed.event_id,
         indexed.occurred_at_utc,
-        indexed.event_index
+        indexed.event_index,
+        indexed._batch_at
     from indexed
     inner join rules
         on
@@ -112,7 +131,8 @@ duration_matches as (
         indexed.session_id,
         indexed.event_id,
         indexed.occurred_at_utc,
-        indexed.event_index
+        indexed.event_index,
+        indexed._batch_at
     from indexed
     inner join rules
         on

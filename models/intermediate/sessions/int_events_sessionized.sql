@@ -18,22 +18,14 @@
 --
 -- Consent: a session with any event lacking analytics consent keeps no identifiers: anonymous_id and user_id
 -- are NULL for all its events (the device key survives only as an md5 hash, needed for incremental processing).
+--
+-- Speed: the window functions run over a narrow projection (ids and times), sessions are summarised by a
+-- group-by, and the wide event columns are joined back once: the wide rows are never sorted.
 
 {%- set timeout_s = var('session_timeout_minutes') | int * 60 %}
+{%- set session_key = dbt.hash("anonymous_id || coalesce('|' || source_session_id, '')") %}
 
 with
-
-events as (
-    select * from {{ ref('stg_web__events') }}
-),
-
-keyed as (
-    select
-        *,
-        -- One partition per device, or per (device, source session) when the source sends session ids.
-        {{ dbt.hash("anonymous_id || coalesce('|' || source_session_id, '')") }} as session_key
-    from events
-),
 
 {% if is_incremental() %}
     window_start as (
@@ -52,98 +44,123 @@ keyed as (
         where this.session_ended_at_utc >= {{ dbt.dateadd('second', -timeout_s, 'window_start.window_start_utc') }}
         group by this.session_key
     ),
+
+    batch_start as (
+        -- The earliest event any device restarts at (NULL for an empty table: process everything).
+        select least(min(key_cutoffs.cutoff_utc), max(window_start.window_start_utc)) as batch_start_utc
+        from window_start
+        left join key_cutoffs on true
+    ),
 {% endif %}
 
+events as (
+    select * from {{ ref('stg_web__events') }}
+    {% if is_incremental() %}
+        where occurred_at_utc >= coalesce((select batch_start_utc from batch_start), cast('1900-01-01' as timestamp))
+    {% endif %}
+),
+
 batch as (
-    select keyed.*
-    from keyed
+    select
+        events.event_id,
+        events.occurred_at_utc,
+        events.anonymous_id,
+        events.source_session_id,
+        events.is_consented
+    from events
     {% if is_incremental() %}
         cross join window_start
         left join key_cutoffs
-            on keyed.session_key = key_cutoffs.session_key
-        -- An empty table (window_start NULL) means: process everything.
+            on {{ dbt.hash("events.anonymous_id || coalesce('|' || events.source_session_id, '')") }}
+            = key_cutoffs.session_key
         where
             window_start.window_start_utc is null
-            or keyed.occurred_at_utc >= least(
+            or events.occurred_at_utc >= least(
                 coalesce(key_cutoffs.cutoff_utc, window_start.window_start_utc), window_start.window_start_utc
             )
     {% endif %}
 ),
 
+-- One partition per device, or per (device, source session) when the source sends session ids.
 gaps as (
     select
         *,
-        lag(occurred_at_utc) over (partition by session_key order by occurred_at_utc, event_id) as previous_at_utc
-    from batch
-),
-
-flagged as (
-    select
-        *,
         case
-            when previous_at_utc is null then 1
+            when lag(occurred_at_utc) over by_device is null then 1
             when
                 source_session_id is null
-                and {{ seconds_between('previous_at_utc', 'occurred_at_utc') }} > {{ timeout_s }} then 1
+                and {{ seconds_between('lag(occurred_at_utc) over by_device', 'occurred_at_utc') }} > {{ timeout_s }}
+                then 1
             else 0
-        end as is_session_start
-    from gaps
+        end as is_session_start,
+        row_number() over by_device as device_event_number
+    from batch
+    window by_device as (partition by anonymous_id, source_session_id order by occurred_at_utc, event_id)
 ),
 
 numbered as (
     select
         *,
         sum(is_session_start) over (
-            partition by session_key order by occurred_at_utc, event_id rows between unbounded preceding and current row
+            partition by anonymous_id, source_session_id
+            order by occurred_at_utc, event_id
+            rows between unbounded preceding and current row
         ) as session_number
-    from flagged
+    from gaps
 ),
 
 sessions as (
     select
-        *,
-        first_value(event_id) over (
-            partition by session_key, session_number order by occurred_at_utc, event_id
-        ) as first_event_id,
-        min(occurred_at_utc) over (partition by session_key, session_number) as session_started_at_utc,
-        max(occurred_at_utc) over (partition by session_key, session_number) as session_ended_at_utc,
-        row_number() over (
-            partition by session_key, session_number order by occurred_at_utc, event_id
-        ) as event_index,
-        bool_and(is_consented) over (partition by session_key, session_number) as is_session_consented
+        anonymous_id,
+        source_session_id,
+        session_number,
+        {{ session_key }} as session_key,
+        min(device_event_number) as first_event_number,
+        min(occurred_at_utc) as session_started_at_utc,
+        max(occurred_at_utc) as session_ended_at_utc,
+        arg_min(event_id, device_event_number) as first_event_id,
+        bool_and(is_consented) as is_session_consented
     from numbered
+    group by anonymous_id, source_session_id, session_number
 ),
 
 final as (
     select
-        event_id,
-        {{ dbt.hash("session_key || '|' || case when source_session_id is null then first_event_id else '' end") }}
-            as session_id,
-        session_key,
-        event_index,
-        first_event_id,
-        is_session_consented as is_consented,
-        case when is_session_consented then anonymous_id end as anonymous_id,
-        case when is_session_consented then user_id end as user_id,
-        occurred_at_utc,
-        session_started_at_utc,
-        session_ended_at_utc,
-        event_name,
-        page_path,
-        referrer_host,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        utm_content,
-        utm_term,
-        click_id_type,
-        device_category,
-        country,
-        order_id,
-        revenue,
-        currency,
+        numbered.event_id,
+        {{ dbt.hash("sessions.session_key || '|' || case when sessions.source_session_id is null
+                     then sessions.first_event_id else '' end") }} as session_id,
+        sessions.session_key,
+        numbered.device_event_number - sessions.first_event_number + 1 as event_index,
+        sessions.first_event_id,
+        sessions.is_session_consented as is_consented,
+        case when sessions.is_session_consented then events.anonymous_id end as anonymous_id,
+        case when sessions.is_session_consented then events.user_id end as user_id,
+        events.occurred_at_utc,
+        sessions.session_started_at_utc,
+        sessions.session_ended_at_utc,
+        events.event_name,
+        events.page_path,
+        events.referrer_host,
+        events.utm_source,
+        events.utm_medium,
+        events.utm_campaign,
+        events.utm_content,
+        events.utm_term,
+        events.click_id_type,
+        events.device_category,
+        events.country,
+        events.order_id,
+        events.revenue,
+        events.currency,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _batch_at
-    from sessions
+    from numbered
+    inner join sessions
+        on
+            numbered.anonymous_id = sessions.anonymous_id
+            and numbered.source_session_id is not distinct from sessions.source_session_id
+            and numbered.session_number = sessions.session_number
+    inner join events
+        on numbered.event_id = events.event_id
 )
 
 select * from final

@@ -62,21 +62,31 @@ first_events as (
     where event_index = 1
 ),
 
+referrer_sources as (
+    -- A few dozen distinct hosts: classify each once instead of running the regexes per session.
+    select
+        referrer,
+        {{ referrer_source('referrer') }} as source
+    from (select distinct referrer from first_events where referrer is not null) as hosts
+),
+
 sourced as (
     select
-        *,
+        first_events.*,
         case
-            when is_tagged then coalesce(utm_source, '(not set)')
-            when referrer is not null then {{ referrer_source('referrer') }}
+            when first_events.is_tagged then coalesce(first_events.utm_source, '(not set)')
+            when first_events.referrer is not null then referrer_sources.source
             else '(direct)'
         end as source,
         case
-            when is_tagged then coalesce(utm_medium, '(not set)')
-            when referrer is not null then {{ referrer_medium(referrer_source('referrer')) }}
+            when first_events.is_tagged then coalesce(first_events.utm_medium, '(not set)')
+            when first_events.referrer is not null then {{ referrer_medium('referrer_sources.source') }}
             else '(none)'
         end as medium,
-        case when is_tagged then utm_campaign end as campaign
+        case when first_events.is_tagged then first_events.utm_campaign end as campaign
     from first_events
+    left join referrer_sources
+        on first_events.referrer = referrer_sources.referrer
 ),
 
 final as (
