@@ -2,7 +2,9 @@
 
 The venv's own dbt is run as a subprocess (never whatever `dbt` is on PATH), with the environment of
 `Settings.dbt_env()` and `--vars` from `Settings.dbt_vars()`, so the CLI and Dagster build the same thing.
-Progress is streamed one line per finished node; the outcome is read from dbt's run_results.json.
+Progress is streamed one line per finished node. The outcome is counted from the same streamed JSON events,
+not from run_results.json: dbt does not write that file when it aborts mid-run (e.g. a DuckDB error outside
+a model's SQL), and a summary of zeros after 90 nodes had run hid what happened.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console, Group
@@ -37,6 +39,8 @@ _RESULT_EVENTS = {
 # Summary rows, in display order: dbt resource_type -> label.
 _KINDS = {"seed": "seeds", "model": "models", "test": "data tests", "unit_test": "unit tests"}
 _FAILED = {"error", "fail", "runtime error"}
+# node_info.node_status values that end a node; unit tests leave it "None" and carry theirs in data.status.
+_FINAL = {"success", "pass", "warn", "skipped", "no-op", *_FAILED}
 
 
 def dbt_executable() -> Path:
@@ -90,6 +94,7 @@ class BuildResult:
     nodes: list[NodeResult] = field(default_factory=list)
     elapsed_s: float = 0.0
     error: str | None = None  # a dbt error outside any node (project does not parse, warehouse locked ...)
+    total: int = 0  # nodes dbt selected; more than len(nodes) when it stopped early
 
     @property
     def failures(self) -> list[NodeResult]:
@@ -117,6 +122,8 @@ class BuildResult:
         parts: list[object] = [table]
         status = Text("succeeded", style="bold green") if self.success else Text("FAILED", style="bold red")
         parts.append(Text.assemble("build ", status, f" in {self.elapsed_s:.1f}s"))
+        if not self.success and self.total > len(self.nodes):
+            parts.append(Text(f"  dbt stopped after {len(self.nodes)} of {self.total} nodes", style="red"))
         for node in self.failures:
             parts.append(Text(f"  {node.resource_type} {node.name}: {_first_lines(node.message)}", style="red"))
         if self.error:
@@ -153,27 +160,87 @@ def _read_run_results(target_dir: Path, started: float) -> list[NodeResult]:
     return nodes
 
 
-def _run_streaming(cmd: list[str], env: dict[str, str], on_line: Callable[[dict], None]) -> tuple[int, list[str]]:
-    """Run dbt with JSON logs; call on_line for each structured event; return the exit code and error messages."""
-    errors: list[str] = []
+class DbtEvents:
+    """What dbt's JSON log says as it streams: one result per node and the error texts, in order."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, NodeResult] = {}
+        self.node_errors: dict[str, str] = {}  # unique_id -> the real error (DuckDB text, unit test diff ...)
+        self.errors: list[str] = []  # dbt errors outside any node
+        self.raw: list[str] = []  # lines that are not dbt events (a crash before logging started)
+        self.total = 0
+
+    def feed(self, line: str) -> dict | None:
+        """Record one line of dbt's output; returns the parsed event (None for a blank or non-JSON line)."""
+        line = line.strip()
+        if not line:
+            return None
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            self.raw.append(line)
+            return None
+        info, data = event.get("info", {}), event.get("data", {})
+        node = data.get("node_info") or {}
+        uid = node.get("unique_id") or data.get("unique_id") or ""
+        name = info.get("name")
+        if name in _RESULT_EVENTS and uid:
+            self._result(uid, node, data, info)
+        elif name == "RunResultError" and uid:
+            self.node_errors[uid] = _strip(data.get("msg") or info.get("msg"))  # dbt's final word on the node
+        elif name == "GenericExceptionOnRun" and uid:
+            self.node_errors.setdefault(uid, _strip(data.get("exc") or info.get("msg")))
+        elif info.get("level") == "error" and not uid and name != "MainStackTrace":
+            self.errors.append(_strip(data.get("exc") or info.get("msg")))
+        return event
+
+    def _result(self, uid: str, node: dict, data: dict, info: dict) -> None:
+        status = str(node.get("node_status", "")).lower()
+        if status not in _FINAL:
+            status = {"ok": "success"}.get(str(data.get("status", "")).lower(), str(data.get("status", "")).lower())
+        self.total = max(self.total, int(data.get("total") or data.get("num_models") or 0))
+        self.nodes[uid] = NodeResult(
+            unique_id=uid,
+            resource_type=node.get("resource_type") or uid.split(".")[0],
+            name=node.get("node_name") or uid.split(".")[-1],
+            status=status,
+            message=_strip(info.get("msg")),
+            execution_time=float(data.get("execution_time") or 0.0),
+        )
+
+    def results(self) -> list[NodeResult]:
+        """Node results, a failed node's message replaced by its real error when dbt gave one."""
+        return [
+            replace(n, message=self.node_errors[n.unique_id]) if n.failed and n.unique_id in self.node_errors else n
+            for n in self.nodes.values()
+        ]
+
+    def first_error(self, nodes: list[NodeResult], code: int) -> str | None:
+        """The first error not already shown with a failed node, else None when nodes failed."""
+        shown = {n.message for n in nodes if n.failed}
+        for err in self.errors:
+            if err and err not in shown and not any(err in m for m in shown):
+                return err
+        if any(n.failed for n in nodes):
+            return None
+        return "\n".join(self.raw[-6:]) or f"dbt exited with code {code}"
+
+
+def _strip(text: object) -> str:
+    return str(text or "").strip()
+
+
+def _run_streaming(cmd: list[str], env: dict[str, str], events: DbtEvents, on_event: Callable[[dict], None]) -> int:
+    """Run dbt with JSON logs, recording every line in `events` and calling on_event for each event; the exit code."""
     with subprocess.Popen(
         cmd, env=env, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     ) as proc:
         assert proc.stdout is not None
         for raw in proc.stdout:
-            raw = raw.strip()
-            if not raw:
-                continue
-            try:
-                event = json.loads(raw)
-            except json.JSONDecodeError:
-                errors.append(raw)  # not a dbt event (a crash message): keep it for the summary
-                continue
-            info = event.get("info", {})
-            if info.get("level") == "error" and info.get("name") not in _RESULT_EVENTS:
-                errors.append(info.get("msg", ""))
-            on_line(event)
-        return proc.wait(), errors
+            event = events.feed(raw)
+            if event is not None:
+                on_event(event)
+        return proc.wait()
 
 
 def _progress_printer(console: Console) -> Callable[[dict], None]:
@@ -206,17 +273,19 @@ def run_dbt_build(
         args += ["--select", sel]
     cmd = dbt_args(settings, *args)
     started = time.time()
+    events = DbtEvents()
     try:
-        code, errors = _run_streaming(cmd, dbt_subprocess_env(settings), _progress_printer(console))
+        code = _run_streaming(cmd, dbt_subprocess_env(settings), events, _progress_printer(console))
     except OSError as exc:
         return BuildResult(success=False, log_path=log_path, error=f"could not start dbt: {exc}")
-    nodes = _read_run_results(settings.dbt_target_dir, started)
+    # run_results.json only when the stream had no node results (e.g. dbt's log format changed).
+    nodes = events.results() or _read_run_results(settings.dbt_target_dir, started)
     elapsed = time.time() - started
     success = code == 0 and not any(n.failed for n in nodes)
-    error = None
-    if not success and not any(n.failed for n in nodes):
-        error = "\n".join(e for e in errors if e) or f"dbt exited with code {code}"
-    return BuildResult(success=success, log_path=log_path, nodes=nodes, elapsed_s=elapsed, error=error)
+    error = None if success else events.first_error(nodes, code)
+    return BuildResult(
+        success=success, log_path=log_path, nodes=nodes, elapsed_s=elapsed, error=error, total=events.total
+    )
 
 
 def _ensure_raw_schema(settings: Settings) -> str | None:
