@@ -8,6 +8,7 @@
                     (select session_id from {{ ref('int_sessions_aggregated') }}){% endif %}"],
     )
 }}
+-- depends_on: {{ ref('int_sessions_aggregated') }}  (read by the post-hook only)
 -- Goal conversions: every_event goals convert on each matching event; once_per_session goals on the first
 -- matching event of a session. Session-level goals (duration, page views) match once per session, so both
 -- counting modes give one conversion. conversion_id = md5(goal_id | event_id) for every_event goals and
