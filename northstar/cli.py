@@ -76,11 +76,14 @@ def load(
 def build(
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
     select: Annotated[list[str] | None, typer.Option("--select", "-s", help="dbt selection.")] = None,
+    unit_tests: Annotated[
+        bool, typer.Option("--unit-tests", help="Also run the dbt unit tests (CI runs them; production does not).")
+    ] = False,
 ) -> None:
-    """Run `dbt build` (models, tests, unit tests) with the configured vars."""
+    """Run `dbt build` (seeds, models, data tests) with the configured vars."""
     from northstar.build import run_dbt_build
 
-    result = run_dbt_build(_settings(), select=select, full_refresh=full_refresh)
+    result = run_dbt_build(_settings(), select=select, full_refresh=full_refresh, unit_tests=unit_tests)
     console.print(result.summary())
     if not result.success:
         raise typer.Exit(1)
@@ -167,12 +170,27 @@ def docs() -> None:
 
 @app.command()
 def bench(
-    visitors: Annotated[int, typer.Option(help="Visitors in the benchmark data set.")] = 20_000,
+    size: Annotated[str, typer.Option(help="Visitors: 10k, 100k or 1m (5m only on request), or a number.")] = "10k",
+    visitors: Annotated[int | None, typer.Option(help="Visitors, instead of --size.")] = None,
+    days: Annotated[int, typer.Option(help="Days loaded and built in full; one more day is built incrementally.")] = 90,
+    keep: Annotated[
+        bool, typer.Option(help="Keep the generated data, warehouse and step logs (warehouse/bench).")
+    ] = False,
+    docs: Annotated[bool, typer.Option(help="Write the table into docs/performance.md (section of this size).")] = True,
 ) -> None:
-    """Benchmark the pipeline against hand-written SQL, pandas and polars on the same data."""
-    from northstar.bench.run import run_bench
+    """Time load, full and incremental build against hand-written DuckDB SQL, pandas and polars on the same data."""
+    from northstar.bench.report import parse_size
+    from northstar.bench.run import PERFORMANCE_DOC, run_bench
 
-    run_bench(_settings(), visitors=visitors, console=console)
+    try:
+        n = visitors if visitors is not None else parse_size(size)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    report = run_bench(
+        _settings(), visitors=n, days=days, console=console, keep=keep, docs_path=PERFORMANCE_DOC if docs else None
+    )
+    if any(r.error for r in report.steps.values()) or not all(report.agrees(s) for s in ("sql", "pandas", "polars")):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -1,29 +1,28 @@
-"""`northstar bench`: the same sessions result by hand-written DuckDB SQL (the baseline), northstar's dbt models,
-pandas and polars, on one generated data set, each in its own process; prints time and peak memory as ratios to
-the baseline measured in the same run, and whether each result matches the baseline.
+"""`northstar bench`: the whole pipeline timed on generated data, against hand-written SQL, pandas and polars.
 
-Everything happens under a scratch directory (default: <warehouse_dir>/bench, wiped first and removed after), with
-its own warehouse file: the user's warehouse is never opened.
+One data set of `days` + 1 days is generated under a scratch directory (default <warehouse_dir>/bench, wiped first
+and removed after) with its own warehouse: the user's warehouse is never opened. Then, each step in a fresh worker
+process (its peak RSS from wait4):
 
-Sizes (2 cores, NORTHSTAR_THREADS=2; ratios move between runs on a busy machine, which is why the baseline is
-measured in the same run):
-- default, `northstar bench` (20,000 visitors x 30 days, ~115k events): ~1.5-2 minutes in all; dbt's time is
-  mostly its start-up, parse and tests, so its ratio is large on small data.
-- `northstar bench --visitors 200000` (~1.2M events): ~4-5 minutes; SQL 2.3 s, polars 1.9x, pandas 5.9x, dbt 49x
-  (models 86 s of node time), peak RSS SQL 311 MB, pandas 2.1x, polars 2.4x, dbt 4.3x.
-- longer windows from Python: `run_bench(settings, visitors=200_000, days=90, keep=True)` (keep the data set and
-  the per-step logs under the scratch directory).
+1. `northstar load` of the first `days` days;  2. `northstar build --full-refresh`;
+3. `northstar load` of the last day;           4. `northstar build` (incremental);
+5. the DuckDB SQL baseline, pandas and polars over all raw tables (northstar/bench/baseline.sql, *_impl.py).
+
+After step 4 the marts give the reference result sets (northstar/bench/results.py); every implementation must
+equal them. The table (wall time, peak RSS, events/s, ratios to the baseline, agreement per result set) is printed
+and, from the CLI, written into docs/performance.md as the section of this size.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from rich.console import Console, Group
@@ -31,23 +30,26 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from northstar.bench.core import macro_event_names, per_day
-from northstar.bench.worker import settings_to_json
+from northstar.bench import report as rep
+from northstar.bench.results import RESULT_SETS, Diff, Params, Results, compare_all, reference_results
+from northstar.bench.worker import IMPLEMENTATIONS, settings_to_json
 from northstar.config import PROJECT_DIR, Settings
 
-DEFAULT_DAYS = 30
+DEFAULT_DAYS = 90
 DEFAULT_START = date(2026, 1, 1)
+PERFORMANCE_DOC = PROJECT_DIR / "docs" / "performance.md"
 _MARKER = ".northstar-bench"  # only a directory holding it is ever wiped
+_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.")
 
-# step -> label; the order they run in (load first: the others read raw.events; dbt last: it writes the file).
 STEPS = {
-    "load": "northstar load (ingest)",
+    "load": "northstar load ({days} days)",
+    "build_full": "northstar build --full-refresh",
+    "load_day": "northstar load (+1 day)",
+    "build_incremental": "northstar build (+1 day, incremental)",
     "sql": "DuckDB SQL (baseline)",
     "pandas": "pandas",
     "polars": "polars",
-    "dbt": "northstar dbt build +fct_sessions ¹",
 }
-COMPARED = ("sql", "dbt", "pandas", "polars")
 
 
 @dataclass
@@ -55,57 +57,33 @@ class StepResult:
     step: str
     wall_s: float | None
     peak_rss_mb: float
-    rows: list[tuple[str, str, int, int]] = field(default_factory=list)
+    events: int = 0  # the events the step handles (for events/s)
     note: str = ""
     error: str | None = None
+    results: Results | None = None
 
 
 @dataclass
 class BenchReport:
     visitors: int
     days: int
-    events: int
     work_dir: Path
+    events_initial: int = 0
+    events_total: int = 0
+    gen_seconds: float = 0.0
     steps: dict[str, StepResult] = field(default_factory=dict)
+    reference: Results | None = None
+    reference_error: str | None = None
+    diffs: dict[str, dict[str, Diff]] = field(default_factory=dict)
     kept: bool = False
 
-    @property
-    def baseline(self) -> StepResult:
-        return self.steps["sql"]
+    def agrees(self, step: str) -> bool:
+        """The implementation gave every result set equal to the marts."""
+        d = self.diffs.get(step)
+        return d is not None and all(x.equal for x in d.values())
 
-    def matches(self, step: str) -> bool:
-        """pandas/polars: identical rows to the baseline. (dbt is compared per day; see `comparison`.)"""
-        return self.steps[step].error is None and self.steps[step].rows == self.baseline.rows
-
-    def comparison(self, step: str) -> Text:
-        res, base = self.steps[step], self.baseline
-        if res.error:
-            return Text(f"failed: {res.error.splitlines()[0]}", style="red")
-        if base.error:
-            return Text("no baseline", style="yellow")
-        if step == "sql":
-            s, c = _totals(base.rows)
-            return Text(f"{s:,} sessions, {c:,} with a macro conversion")
-        if step in ("pandas", "polars"):
-            if self.matches(step):
-                return Text("identical", style="green")
-            differ = len(set(res.rows) ^ set(base.rows))
-            s, c = _totals(res.rows)
-            return Text(f"DIFFERENT: {s:,} sessions, {c:,} macro; {differ} (day, medium) rows differ", style="red")
-        # dbt: per day only (its medium is classified differently); report the difference, never hide it.
-        mine, theirs = per_day(res.rows), per_day(base.rows)
-        s, c = _totals(res.rows)
-        bs, bc = _totals(base.rows)
-        days_differ = sum(1 for d in set(mine) | set(theirs) if mine.get(d) != theirs.get(d))
-        pct = f" ({(s - bs) / bs:+.2%})" if bs else ""
-        style = "green" if (s, c, days_differ) == (bs, bc, 0) else "yellow"
-        return Text(
-            f"sessions Δ {s - bs:+,}{pct}, macro Δ {c - bc:+,}; {days_differ} of {len(theirs)} days differ", style=style
-        )
-
-
-def _totals(rows: list[tuple[str, str, int, int]]) -> tuple[int, int]:
-    return sum(r[2] for r in rows), sum(r[3] for r in rows)
+    def label(self, step: str) -> str:
+        return STEPS[step].format(days=self.days)
 
 
 def _prepare_work_dir(work_dir: Path) -> None:
@@ -119,19 +97,26 @@ def _prepare_work_dir(work_dir: Path) -> None:
     (work_dir / _MARKER).write_text("scratch space of `northstar bench`; deleted on the next run\n", encoding="utf-8")
 
 
-def _run_worker(step: str, settings: Settings, macro_events: list[str], work_dir: Path) -> StepResult:
+def split_landing(files: list[Path]) -> tuple[list[str], list[str]]:
+    """Landing files of every day but the last, and of the last day (files without a day in the name: neither)."""
+    dated = [(m.group(1), str(f)) for f in files if (m := _DAY.search(f.name))]
+    last = max((d for d, _ in dated), default=None)
+    return sorted(f for d, f in dated if d != last), sorted(f for d, f in dated if d == last)
+
+
+def _run_worker(step: str, settings: Settings, params: Params, work_dir: Path, paths: list[str]) -> StepResult:
     """Run one step in a fresh interpreter; its peak RSS (with its children, e.g. dbt) comes from wait4."""
     spec = {
         "step": step,
         "settings": settings_to_json(settings),
-        "macro_events": macro_events,
+        "params": params.to_json(),
+        "paths": paths,
         "out": str(work_dir / f"{step}.result.json"),
         "log": str(work_dir / f"{step}.dbt.log"),
     }
     spec_path = work_dir / f"{step}.spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
-    # polars may use as many threads as DuckDB; pandas is single-threaded whatever we do.
-    env = {**os.environ, "POLARS_MAX_THREADS": str(settings.threads)}
+    env = {**os.environ, "POLARS_MAX_THREADS": str(settings.threads)}  # polars gets DuckDB's thread count
     log_path = work_dir / f"{step}.worker.log"
     with log_path.open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(
@@ -149,30 +134,36 @@ def _run_worker(step: str, settings: Settings, macro_events: list[str], work_dir
         tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-5:])
         return StepResult(step, None, peak_mb, error=f"worker exited with {proc.returncode}: {tail or '(no output)'}")
     out = json.loads(out_path.read_text(encoding="utf-8"))
-    rows = [(str(d), str(m), int(s), int(c)) for d, m, s, c in out["rows"]]
-    return StepResult(step, out["wall_s"], peak_mb, rows=rows, note=out.get("note", ""), error=out["error"])
+    results = out.get("results")
+    if results is not None:
+        results = {name: [tuple(r) for r in rows] for name, rows in results.items()}
+    res = StepResult(step, out["wall_s"], peak_mb, note=out.get("note", ""), error=out["error"], results=results)
+    res.events = int(out.get("events_total") or 0)
+    return res
 
 
 def run_bench(
     settings: Settings,
-    visitors: int = 20_000,
+    visitors: int = 10_000,
     console: Console | None = None,
     days: int = DEFAULT_DAYS,
     seed: int = 7,
     work_dir: Path | None = None,
     keep: bool = False,
+    docs_path: Path | None = None,
 ) -> BenchReport:
-    """Generate one data set, run every step in its own process, print the table; returns the numbers."""
+    """Generate the data, run every step in its own process, compare with the marts, print (and write) the table."""
     from northstar.cli import UserError
     from northstar.sample.generate import generate
 
     console = console or Console()
-    if visitors < 1:
-        raise UserError("--visitors must be at least 1")
+    if visitors < 1 or days < 1:
+        raise UserError("--visitors and --days must be at least 1")
     work_dir = Path(work_dir or settings.warehouse_dir / "bench").resolve()
     _prepare_work_dir(work_dir)
     bench_settings = replace(settings, warehouse_dir=work_dir / "warehouse", landing_dir=work_dir / "landing")
-    macro_events = macro_event_names()
+    params = Params.from_settings(settings)
+    report = BenchReport(visitors, days, work_dir, kept=keep)
     try:
         with Progress(
             TextColumn("[bold]bench[/bold]"),
@@ -183,85 +174,172 @@ def run_bench(
             console=console,
             transient=True,
         ) as bar:
-            task = bar.add_task(f"generating {visitors:,} visitors × {days} days", total=len(STEPS) + 1)
+            task = bar.add_task(f"generating {visitors:,} visitors × {days + 1} days", total=len(STEPS) + 2)
             gen = generate(
-                bench_settings.landing_dir, days=days, start=DEFAULT_START, visitors=visitors, seed=seed, progress=False
+                bench_settings.landing_dir,
+                days=days + 1,
+                start=DEFAULT_START,
+                visitors=visitors,
+                seed=seed,
+                progress=False,
             )
-            report = BenchReport(visitors, days, gen.rows.get("events", 0), work_dir, kept=keep)
+            report.gen_seconds = gen.seconds
+            initial, last_day = split_landing(sorted(bench_settings.landing_dir.iterdir()))
             bar.advance(task)
-            for step, label in STEPS.items():
-                bar.update(task, description=label)
-                report.steps[step] = _run_worker(step, bench_settings, macro_events, work_dir)
+            for step in STEPS:
+                bar.update(task, description=report.label(step))
+                paths = initial if step == "load" else last_day if step == "load_day" else []
+                res = report.steps[step] = _run_worker(step, bench_settings, params, work_dir, paths)
+                _count(report, step, res)
                 bar.advance(task)
-                if step == "load" and report.steps[step].error:
-                    break  # nothing to measure without raw.events
-        console.print(render(report, gen_seconds=gen.seconds))
+                if step in ("load", "load_day") and res.error:
+                    break  # nothing to build or compute without the raw tables
+            bar.update(task, description="comparing with the marts")
+            _compare(report, bench_settings)
+            bar.advance(task)
+        console.print(render(report))
+        if docs_path is not None:
+            rep.write_section(docs_path, visitors, markdown_section(report, settings))
+            console.print(f"Written to {docs_path} (section “{rep.section_heading(visitors)[3:]}”).")
     finally:
         if not keep:
             shutil.rmtree(work_dir, ignore_errors=True)
     return report
 
 
-def _fmt_ratio(value: float | None, base: float | None) -> str:
-    if value is None or not base:
-        return "–"
-    return f"{value / base:.2f}×"
+def _count(report: BenchReport, step: str, res: StepResult) -> None:
+    """The events each step handles: loads report the warehouse's total after them."""
+    if step == "load":
+        report.events_initial = report.events_total = res.events
+    elif step == "load_day":
+        report.events_total = res.events
+        res.events = report.events_total - report.events_initial
+    elif step == "build_full":
+        res.events = report.events_initial
+    elif step == "build_incremental":
+        res.events = report.events_total - report.events_initial
+    else:
+        res.events = report.events_total
 
 
-def render(report: BenchReport, gen_seconds: float = 0.0) -> Group:
-    """The bench table: wall time and peak RSS, each with its ratio to the SQL baseline, and the result check."""
-    table = Table(
-        title=f"northstar bench: {report.visitors:,} visitors × {report.days} days = {report.events:,} events",
-        title_justify="left",
-    )
-    table.add_column("implementation")
-    table.add_column("wall s", justify="right")
-    table.add_column("× baseline", justify="right")
-    table.add_column("peak RSS MB", justify="right")
-    table.add_column("× baseline", justify="right")
-    table.add_column("result vs baseline")
-    base = report.steps.get("sql")
-    for step in COMPARED:
+def _compare(report: BenchReport, settings: Settings) -> None:
+    build = report.steps.get("build_incremental")
+    if build is None or build.error:
+        report.reference_error = "no marts: the builds did not finish"
+        return
+    from northstar.db import connect_warehouse
+
+    con = connect_warehouse(settings, read_only=True)
+    try:
+        report.reference = reference_results(con)
+    finally:
+        con.close()
+    for step in IMPLEMENTATIONS:
         res = report.steps.get(step)
-        if res is None:
-            table.add_row(STEPS[step], "–", "–", "–", "–", Text("not run (load failed)", style="red"))
-            continue
-        table.add_row(
-            STEPS[step],
-            f"{res.wall_s:.2f}" if res.wall_s is not None else "–",
-            _fmt_ratio(res.wall_s, base.wall_s if base else None),
-            f"{res.peak_rss_mb:,.0f}",
-            _fmt_ratio(res.peak_rss_mb, base.peak_rss_mb if base else None),
-            report.comparison(step),
+        if res is not None and res.results is not None:
+            report.diffs[step] = compare_all(report.reference, res.results)
+
+
+def _agreement(report: BenchReport, step: str) -> list[tuple[str, str]]:
+    """Per result set: (text, style) of the step's agreement with the marts."""
+    res = report.steps.get(step)
+    if step == "build_incremental" and report.reference is not None:
+        return [(f"ref ({len(report.reference[name]):,})", "") for name in RESULT_SETS]
+    if step not in IMPLEMENTATIONS or res is None:
+        return [("", "")] * len(RESULT_SETS)
+    if res.error:
+        return [("failed", "red")] * len(RESULT_SETS)
+    if step not in report.diffs:
+        return [("no ref", "yellow")] * len(RESULT_SETS)
+    return [("=", "green") if d.equal else (f"≠ {d.differing:,}", "red") for d in report.diffs[step].values()]
+
+
+def table_rows(report: BenchReport) -> list[list[tuple[str, str]]]:
+    """The bench table's cells as (text, style), one row per step run; shared by the terminal and the markdown."""
+    base = report.steps.get("sql")
+    rows = []
+    for step, res in report.steps.items():
+        ok = res.error is None
+        rows.append(
+            [
+                (report.label(step), ""),
+                (f"{res.wall_s:.2f}" if ok and res.wall_s is not None else "failed", "" if ok else "red"),
+                (f"{res.peak_rss_mb:,.0f}", ""),
+                (rep.fmt_rate(res.events, res.wall_s) if ok else "–", ""),
+                (rep.fmt_ratio(res.wall_s if ok else None, base.wall_s if base and not base.error else None), ""),
+                (rep.fmt_ratio(res.peak_rss_mb, base.peak_rss_mb if base and not base.error else None), ""),
+                *_agreement(report, step),
+            ]
         )
-    load = report.steps.get("load")
-    if load is not None:
-        table.add_section()
-        table.add_row(
-            STEPS["load"],
-            f"{load.wall_s:.2f}" if load.wall_s is not None else "–",
-            "",
-            f"{load.peak_rss_mb:,.0f}",
-            "",
-            Text(f"failed: {load.error}", style="red") if load.error else Text(load.note + " (not the same task)"),
-        )
-    notes = Text(
-        "Result: sessions (one anonymous_id, no gap > the session timeout; a gap of exactly the timeout stays) and "
-        "sessions with a macro-conversion event, per start day and medium of the first event; pandas and polars must "
-        "equal the baseline row for row.\n"
-        "Wall s: the work inside the process (reading raw.events from the warehouse and computing), imports "
-        "excluded; for dbt the whole dbt subprocess. Peak RSS: ru_maxrss of the process and its children (the "
-        "Python interpreter and libraries included). DuckDB and polars use NORTHSTAR_THREADS threads; pandas one.\n"
-        "¹ dbt runs what `northstar build --select +fct_sessions` runs: seeds, staging, identity stitching, channel "
-        "rules, campaigns, fct_sessions and their tests and unit tests, plus dbt's own start-up and parse (seconds "
-        "even on tiny data). It is compared per day only: its sessions follow the source session_id when events carry "
-        "one and its medium comes from parsed page_url tags and referrers, so its counts may differ from the "
-        "baseline; the difference is shown, not hidden.\n"
-        f"Data generated in {gen_seconds:.1f}s under {report.work_dir} "
-        f"({'kept' if report.kept else 'removed after the run'})."
+    return rows
+
+
+HEADER = ["step", "wall s", "peak RSS MB", "events/s", "× SQL time", "× SQL memory", *RESULT_SETS]
+
+
+def _title(report: BenchReport) -> str:
+    return (
+        f"northstar bench: {report.visitors:,} visitors × {report.days} days + 1 incremental day = "
+        f"{report.events_total:,} events ({report.events_total - report.events_initial:,} on the last day)"
     )
-    dbt = report.steps.get("dbt")
-    if dbt is not None and dbt.note:
-        notes.append(f"\ndbt: {dbt.note}.")
-    errors = [Text(f"{STEPS[s]}: {r.error}", style="red") for s, r in report.steps.items() if r.error]
-    return Group(table, Text(""), notes, *errors)
+
+
+def _details(report: BenchReport) -> list[str]:
+    """Differences from the marts (with examples), failures and notes, one line each."""
+    lines = []
+    if report.reference_error:
+        lines.append(f"Not compared: {report.reference_error}.")
+    for step, diffs in report.diffs.items():
+        for name, d in diffs.items():
+            if not d.equal:
+                lines.append(
+                    f"{report.label(step)} {name}: {d.differing:,} of {d.reference_rows:,} rows differ "
+                    f"({d.missing} only in the marts, {d.extra} only here, {d.changed} with other values); "
+                    + "; ".join(d.examples)
+                )
+    for step, res in report.steps.items():
+        if res.error:
+            lines.append(f"{report.label(step)} failed: {res.error}")
+        elif res.note:
+            lines.append(f"{report.label(step)}: {res.note}.")
+    return lines
+
+
+def render(report: BenchReport) -> Group:
+    """The bench table for the terminal."""
+    table = Table(title=_title(report), title_justify="left")
+    for i, col in enumerate(HEADER):
+        table.add_column(col, justify="right" if 0 < i < 6 else "left")
+    for row in table_rows(report):
+        table.add_row(*(Text(text, style=style) if style else text for text, style in row))
+    verdict = [
+        Text(
+            f"{report.label(s)}: {'all result sets equal the marts' if report.agrees(s) else 'DIFFERS from the marts'}",
+            style="green" if report.agrees(s) else "red",
+        )
+        for s in IMPLEMENTATIONS
+        if s in report.diffs
+    ]
+    notes = Text(
+        f"Data generated in {report.gen_seconds:.1f}s under {report.work_dir} "
+        f"({'kept' if report.kept else 'removed after the run'}). "
+        "Wall s: the step's work (imports excluded); peak RSS: the step's process with its children. "
+        "events/s: events the step handles per second. × SQL: multiple of the baseline's time or memory. "
+        "Result sets: = equal to the marts, ≠ n rows differ; ref = the marts (rows)."
+    )
+    details = [Text(line, style="red" if "differ" in line or "failed" in line else "") for line in _details(report)]
+    return Group(table, *verdict, Text(""), notes, *details)
+
+
+def markdown_section(report: BenchReport, settings: Settings) -> str:
+    """The section of docs/performance.md for this size: heading, table, machine and notes."""
+    rows = [[text for text, _ in row] for row in table_rows(report)]
+    machine = "\n".join(f"- {k}: {v}" for k, v in rep.machine_info(settings))
+    details = "\n".join(f"- {line}" for line in _details(report))
+    return (
+        f"{rep.section_heading(report.visitors)}\n\n"
+        f"{_title(report)[len('northstar bench: ') :]}; run {datetime.now().strftime('%Y-%m-%d %H:%M')}.\n\n"
+        f"{rep.markdown_table(HEADER, rows, right=set(range(1, 6)))}\n\n"
+        f"Machine:\n\n{machine}\n\n"
+        f"Steps:\n\n{details}\n"
+    )

@@ -1,13 +1,13 @@
 """One benchmark step in its own process, so its peak RSS is its own: `python -m northstar.bench.worker SPEC.json`.
 
-The spec names the step (load, sql, pandas, polars, dbt), the settings and where to write the outcome: wall seconds
-of the work (imports and interpreter start excluded; for dbt the whole dbt subprocess), and the result rows.
+The spec names the step, the settings, the landing files (load steps) and where to write the outcome: wall seconds
+of the work (interpreter start and library imports excluded; dbt steps include the dbt subprocess), the events the
+step handled, a note, and for the implementations their result sets.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from dataclasses import fields
@@ -15,21 +15,12 @@ from pathlib import Path
 
 from northstar.config import Settings
 
-# What `northstar build` would run for fct_sessions: its upstream models, seeds and the tests and unit tests whose
-# parents are all selected (cautious: a relationships test to an unselected mart would fail on a fresh warehouse).
-DBT_BUILD_ARGS = ("build", "--select", "+fct_sessions", "--indirect-selection", "cautious", "--no-use-colors")
-
-# The dbt path's result, per day only: its medium comes from parsed page_url tags and referrers, not raw utm_medium.
-DBT_RESULT_SQL = """
-select
-    strftime(session_date, '%Y-%m-%d') as day,
-    '(all)' as medium,
-    count(*) as sessions,
-    cast(sum(case when macro_conversions > 0 then 1 else 0 end) as bigint) as macro_sessions
-from marts.fct_sessions
-group by session_date
-order by day
-"""
+IMPLEMENTATIONS = ("sql", "pandas", "polars")
+MODULES = {
+    "sql": "northstar.bench.baseline",
+    "pandas": "northstar.bench.pandas_impl",
+    "polars": "northstar.bench.polars_impl",
+}
 
 
 def settings_to_json(settings: Settings) -> dict[str, object]:
@@ -43,91 +34,98 @@ def settings_from_json(data: dict[str, object]) -> Settings:
     return Settings(**kwargs)  # type: ignore[arg-type]
 
 
-def _connect(settings: Settings):
+def _count_events(settings: Settings) -> int:
     from northstar.db import connect_warehouse
 
-    return connect_warehouse(settings, read_only=True)
+    con = connect_warehouse(settings, read_only=True)
+    try:
+        return int(con.execute("select count(*) from raw.events").fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
 
 
-def _dbt_node_times(settings: Settings, wall: float) -> str:
-    """Where dbt's time went, from run_results.json: node time per kind (summed over threads), the rest overhead."""
-    path = settings.dbt_target_dir / "run_results.json"
-    if not path.exists():
-        return ""
+def _load(settings: Settings, paths: list[str]) -> dict[str, object]:
+    from northstar.ingest.load import load_paths
+
+    t0 = time.perf_counter()
+    report = load_paths(settings, paths, progress=False)
+    wall = time.perf_counter() - t0
+    if report.errors:
+        raise RuntimeError("load failed: " + "; ".join(report.errors[:3]))
+    totals = report.totals()
+    note = f"{len(paths)} files, {totals['rows_loaded']:,} rows loaded, {totals['rows_quarantined']:,} quarantined"
+    return {"wall_s": wall, "events_total": _count_events(settings), "note": note}
+
+
+def _dbt_note(nodes: list, wall: float, threads: int) -> str:
+    """Where a build's time went: node time per kind (summed over threads); the rest is dbt itself."""
     per_kind: dict[str, float] = {}
-    for r in json.loads(path.read_text(encoding="utf-8")).get("results", []):
-        kind = str(r.get("unique_id", "")).split(".")[0]
-        per_kind[kind] = per_kind.get(kind, 0.0) + float(r.get("execution_time") or 0.0)
+    for node in nodes:
+        per_kind[node.resource_type] = per_kind.get(node.resource_type, 0.0) + node.execution_time
     labels = {"seed": "seeds", "model": "models", "test": "data tests", "unit_test": "unit tests"}
     parts = [f"{labels.get(k, k)} {v:.1f}s" for k, v in sorted(per_kind.items(), key=lambda kv: -kv[1])]
     total = sum(per_kind.values())
-    # With perfect use of the threads the nodes take total/threads; the rest of the wall time is dbt itself.
-    overhead = max(wall - total / max(settings.threads, 1), 0.0)
-    return (
-        f"node time {', '.join(parts)} = {total:.1f}s over {settings.threads} threads; "
-        f"up to {overhead:.0f}s of the {wall:.0f}s wall time is dbt start-up, parse and compile"
-    )
+    overhead = max(wall - total / max(threads, 1), 0.0)
+    return f"node time {', '.join(parts) or 'none'}; ~{overhead:.0f}s of {wall:.0f}s is dbt start-up, parse, compile"
 
 
-def run_step(step: str, settings: Settings, macro_events: list[str], log_path: Path) -> dict[str, object]:
-    """Do one step; return {'wall_s', 'rows', 'note'}."""
-    if step == "load":
-        from northstar.ingest.load import load_paths
+def _build(settings: Settings, full_refresh: bool, log_path: Path) -> dict[str, object]:
+    from rich.console import Console
 
+    from northstar.build import run_dbt_build
+
+    with log_path.open("w", encoding="utf-8") as log:
         t0 = time.perf_counter()
-        report = load_paths(settings, [str(settings.landing_dir)], progress=False)
+        result = run_dbt_build(settings, full_refresh=full_refresh, console=Console(file=log, width=200))
         wall = time.perf_counter() - t0
-        if report.errors:
-            raise RuntimeError("load failed: " + "; ".join(report.errors[:3]))
-        totals = report.totals()
-        return {"wall_s": wall, "rows": [], "note": f"{totals['rows_loaded']:,} rows loaded"}
-    if step == "dbt":
-        from northstar.build import dbt_args, dbt_subprocess_env
+    if not result.success:
+        failed = ", ".join(f"{n.resource_type} {n.name}" for n in result.failures[:3])
+        raise RuntimeError(f"dbt build failed ({failed or result.error}); log {log_path}")
+    return {"wall_s": wall, "note": _dbt_note(result.nodes, wall, settings.threads)}
 
-        cmd = dbt_args(settings, *DBT_BUILD_ARGS)
-        with log_path.open("w", encoding="utf-8") as log:
-            t0 = time.perf_counter()
-            proc = subprocess.run(cmd, env=dbt_subprocess_env(settings), stdout=log, stderr=subprocess.STDOUT)
-            wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-8:])
-            raise RuntimeError(f"dbt build failed (log {log_path}):\n{tail}")
-        con = _connect(settings)
-        try:
-            rows = con.execute(DBT_RESULT_SQL).fetchall()
-        finally:
-            con.close()
-        return {"wall_s": wall, "rows": [list(r) for r in rows], "note": _dbt_node_times(settings, wall)}
 
-    from northstar.bench.core import IMPLEMENTATIONS
+def _implementation(step: str, settings: Settings, params_json: dict[str, object]) -> dict[str, object]:
+    import importlib
 
-    impl = IMPLEMENTATIONS[step]
+    from northstar.bench.results import Params
+    from northstar.db import connect_warehouse
+
+    module = importlib.import_module(MODULES[step])
     if step == "pandas":
         import pandas  # noqa: F401  (import time is not the work being measured)
     elif step == "polars":
         import polars  # noqa: F401
+    params = Params.from_json(params_json)
     t0 = time.perf_counter()
-    con = _connect(settings)  # the same threads and memory_limit as every northstar connection
+    con = connect_warehouse(settings, read_only=True)  # the threads and memory_limit of every northstar connection
     try:
-        rows = impl(con, settings.session_timeout_minutes, macro_events)
+        results = module.compute(con, params)
     finally:
         con.close()
     wall = time.perf_counter() - t0
-    return {"wall_s": wall, "rows": [list(r) for r in rows], "note": ""}
+    return {"wall_s": wall, "results": results, "note": ""}
+
+
+def run_step(spec: dict) -> dict[str, object]:
+    step = spec["step"]
+    settings = settings_from_json(spec["settings"])
+    if step in ("load", "load_day"):
+        return _load(settings, list(spec["paths"]))
+    if step in ("build_full", "build_incremental"):
+        return _build(settings, full_refresh=step == "build_full", log_path=Path(spec["log"]))
+    if step in IMPLEMENTATIONS:
+        return _implementation(step, settings, spec["params"])
+    raise ValueError(f"unknown bench step {step!r}")
 
 
 def main(argv: list[str]) -> int:
-    spec_path = Path(argv[0])
-    spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    out_path = Path(spec["out"])
+    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     try:
-        outcome = run_step(
-            spec["step"], settings_from_json(spec["settings"]), list(spec["macro_events"]), Path(spec["log"])
-        )
+        outcome = run_step(spec)
         outcome["error"] = None
     except Exception as exc:  # reported in the bench table, not as a traceback
-        outcome = {"wall_s": None, "rows": [], "note": "", "error": f"{type(exc).__name__}: {exc}"}
-    out_path.write_text(json.dumps(outcome), encoding="utf-8")
+        outcome = {"wall_s": None, "note": "", "error": f"{type(exc).__name__}: {exc}"}
+    Path(spec["out"]).write_text(json.dumps(outcome), encoding="utf-8")
     return 0 if outcome["error"] is None else 1
 
 
