@@ -1,4 +1,7 @@
-"""`northstar build`: run `dbt build` (seeds, models, data tests, unit tests) with the configured vars.
+"""`northstar build`: run `dbt build` (seeds, models, data tests) with the configured vars.
+
+dbt unit tests check the models' SQL, not the day's data: they run in `make test` / CI
+(tests/integration/test_dbt_settings.py) and with `northstar build --unit-tests`, not in production builds.
 
 The venv's own dbt is run as a subprocess (never whatever `dbt` is on PATH), with the environment of
 `Settings.dbt_env()` and `--vars` from `Settings.dbt_vars()`, so the CLI and Dagster build the same thing.
@@ -66,6 +69,17 @@ def dbt_args(settings: Settings, *args: str) -> list[str]:
         "--vars",
         json.dumps(settings.dbt_vars(), sort_keys=True),
     ]
+
+
+def exclude_args(unit_tests: bool = False) -> list[str]:
+    """`--exclude-resource-type unit_test` unless unit tests are wanted; the CLI, `run` and Dagster use it.
+
+    dbt's flag replaces DBT_EXCLUDE_RESOURCE_TYPES, so the types the environment excludes are kept.
+    """
+    types = os.environ.get("DBT_EXCLUDE_RESOURCE_TYPES", "").split()
+    if not unit_tests and "unit_test" not in types:
+        types.append("unit_test")
+    return ["--exclude-resource-type", *types] if types else []
 
 
 def dbt_subprocess_env(settings: Settings) -> dict[str, str]:
@@ -259,14 +273,18 @@ def run_dbt_build(
     select: list[str] | None = None,
     full_refresh: bool = False,
     console: Console | None = None,
+    unit_tests: bool = False,
 ) -> BuildResult:
-    """`dbt build` with the configured vars; streams one line per node; never raises for a failed model/test."""
+    """`dbt build` with the configured vars; streams one line per node; never raises for a failed model/test.
+
+    Unit tests are excluded unless `unit_tests`: a production build must not fail on a test of the SQL.
+    """
     console = console or Console(stderr=True)
     log_path = settings.dbt_log_dir / "dbt.log"
     setup_error = _ensure_raw_schema(settings)
     if setup_error:
         return BuildResult(success=False, log_path=log_path, error=setup_error)
-    args = ["build", "--log-format", "json", "--no-use-colors"]
+    args = ["build", "--log-format", "json", "--no-use-colors", *exclude_args(unit_tests)]
     if full_refresh:
         args.append("--full-refresh")
     for sel in _flatten(select):

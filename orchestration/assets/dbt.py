@@ -15,6 +15,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from northstar.build import exclude_args
 from northstar.config import Settings
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.resources import (
@@ -89,7 +90,8 @@ def needs_full_refresh(settings: Settings, days: list[date]) -> bool:
 def northstar_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, northstar: NorthstarSettings):
     settings = northstar.get()
     days = partition_days(context)
-    args = ["build", "--vars", json.dumps(dbt_vars(settings, days))]
+    # Unit tests run in CI, not in the daily build (as `northstar build` / `northstar run`).
+    args = ["build", *exclude_args(), "--vars", json.dumps(dbt_vars(settings, days))]
     if needs_full_refresh(settings, days):
         context.log.info(f"{days[0]} is older than the built incremental window: dbt build --full-refresh")
         args.append("--full-refresh")
