@@ -41,7 +41,7 @@ PERFORMANCE_DOC = PROJECT_DIR / "docs" / "performance.md"
 _MARKER = ".northstar-bench"  # only a directory holding it is ever wiped
 _DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.")
 
-STEPS = {
+STEPS = {  # labels; the order the steps run in
     "load": "northstar load ({days} days)",
     "build_full": "northstar build --full-refresh",
     "load_day": "northstar load (+1 day)",
@@ -254,27 +254,42 @@ def _agreement(report: BenchReport, step: str) -> list[tuple[str, str]]:
     return [("=", "green") if d.equal else (f"≠ {d.differing:,}", "red") for d in report.diffs[step].values()]
 
 
-def table_rows(report: BenchReport) -> list[list[tuple[str, str]]]:
-    """The bench table's cells as (text, style), one row per step run; shared by the terminal and the markdown."""
+def table_rows(report: BenchReport) -> list[tuple[str, list[str], list[tuple[str, str]]]]:
+    """Per step run: the step, its measurement cells and its agreement per result set as (text, style); shared by the
+    terminal table and the markdown one."""
     base = report.steps.get("sql")
+    base_wall = base.wall_s if base and not base.error else None
+    base_rss = base.peak_rss_mb if base and not base.error else None
     rows = []
     for step, res in report.steps.items():
         ok = res.error is None
-        rows.append(
-            [
-                (report.label(step), ""),
-                (f"{res.wall_s:.2f}" if ok and res.wall_s is not None else "failed", "" if ok else "red"),
-                (f"{res.peak_rss_mb:,.0f}", ""),
-                (rep.fmt_rate(res.events, res.wall_s) if ok else "–", ""),
-                (rep.fmt_ratio(res.wall_s if ok else None, base.wall_s if base and not base.error else None), ""),
-                (rep.fmt_ratio(res.peak_rss_mb, base.peak_rss_mb if base and not base.error else None), ""),
-                *_agreement(report, step),
-            ]
-        )
+        cells = [
+            report.label(step),
+            f"{res.wall_s:.2f}" if ok and res.wall_s is not None else "failed",
+            f"{res.peak_rss_mb:,.0f}",
+            rep.fmt_rate(res.events, res.wall_s) if ok else "–",
+            rep.fmt_ratio(res.wall_s if ok else None, base_wall),
+            rep.fmt_ratio(res.peak_rss_mb, base_rss),
+        ]
+        rows.append((step, cells, _agreement(report, step)))
     return rows
 
 
-HEADER = ["step", "wall s", "peak RSS MB", "events/s", "× SQL time", "× SQL memory", *RESULT_SETS]
+HEADER = ["step", "wall s", "peak RSS MB", "events/s", "× SQL time", "× SQL memory"]
+
+
+def _agreement_summary(report: BenchReport, step: str, cells: list[tuple[str, str]]) -> tuple[str, str]:
+    """The agreement cells in one: 'all 5 equal', 'funnel ≠ 12, kpi_daily ≠ 3', 'reference', 'failed' ..."""
+    texts = [t for t, _ in cells]
+    if step == "build_incremental" and report.reference is not None:
+        return "reference", ""
+    if not any(texts):
+        return "", ""
+    if all(t == "=" for t in texts):
+        return f"all {len(texts)} equal", "green"
+    if len(set(texts)) == 1:
+        return texts[0], cells[0][1]
+    return ", ".join(f"{name} {t}" for name, t in zip(RESULT_SETS, texts, strict=True) if t != "="), "red"
 
 
 def _title(report: BenchReport) -> str:
@@ -294,8 +309,8 @@ def _details(report: BenchReport) -> list[str]:
             if not d.equal:
                 lines.append(
                     f"{report.label(step)} {name}: {d.differing:,} of {d.reference_rows:,} rows differ "
-                    f"({d.missing} only in the marts, {d.extra} only here, {d.changed} with other values); "
-                    + "; ".join(d.examples)
+                    f"({d.missing} only in the marts, {d.extra} only here, {d.changed} with other values)"
+                    + "".join(f"; {e}" for e in d.examples)
                 )
     for step, res in report.steps.items():
         if res.error:
@@ -306,40 +321,35 @@ def _details(report: BenchReport) -> list[str]:
 
 
 def render(report: BenchReport) -> Group:
-    """The bench table for the terminal."""
+    """The bench table for the terminal (agreement with the marts in one column)."""
     table = Table(title=_title(report), title_justify="left")
-    for i, col in enumerate(HEADER):
-        table.add_column(col, justify="right" if 0 < i < 6 else "left")
-    for row in table_rows(report):
-        table.add_row(*(Text(text, style=style) if style else text for text, style in row))
-    verdict = [
-        Text(
-            f"{report.label(s)}: {'all result sets equal the marts' if report.agrees(s) else 'DIFFERS from the marts'}",
-            style="green" if report.agrees(s) else "red",
-        )
-        for s in IMPLEMENTATIONS
-        if s in report.diffs
-    ]
+    for i, col in enumerate([*HEADER[:2], "peak MB", *HEADER[3:5], "× SQL mem", "result sets vs marts"]):
+        table.add_column(col, justify="right" if 0 < i < 6 else "left", no_wrap=i == 0)
+    for step, cells, agreement in table_rows(report):
+        if step == "sql":
+            table.add_section()
+        text, style = _agreement_summary(report, step, agreement)
+        table.add_row(*cells, Text(text, style=style) if style else text)
     notes = Text(
         f"Data generated in {report.gen_seconds:.1f}s under {report.work_dir} "
         f"({'kept' if report.kept else 'removed after the run'}). "
-        "Wall s: the step's work (imports excluded); peak RSS: the step's process with its children. "
+        "Wall s: the step's work (imports excluded); peak MB: RSS of the step's process with its children. "
         "events/s: events the step handles per second. × SQL: multiple of the baseline's time or memory. "
-        "Result sets: = equal to the marts, ≠ n rows differ; ref = the marts (rows)."
+        f"Result sets ({', '.join(RESULT_SETS)}) are compared row by row with the marts after the incremental day."
     )
     details = [Text(line, style="red" if "differ" in line or "failed" in line else "") for line in _details(report)]
-    return Group(table, *verdict, Text(""), notes, *details)
+    return Group(table, Text(""), notes, *details)
 
 
 def markdown_section(report: BenchReport, settings: Settings) -> str:
     """The section of docs/performance.md for this size: heading, table, machine and notes."""
-    rows = [[text for text, _ in row] for row in table_rows(report)]
+    rows = [cells + [text for text, _ in agreement] for _, cells, agreement in table_rows(report)]
     machine = "\n".join(f"- {k}: {v}" for k, v in rep.machine_info(settings))
     details = "\n".join(f"- {line}" for line in _details(report))
     return (
         f"{rep.section_heading(report.visitors)}\n\n"
         f"{_title(report)[len('northstar bench: ') :]}; run {datetime.now().strftime('%Y-%m-%d %H:%M')}.\n\n"
-        f"{rep.markdown_table(HEADER, rows, right=set(range(1, 6)))}\n\n"
+        f"{rep.markdown_table([*HEADER, *RESULT_SETS], rows, right=set(range(1, 6)))}\n\n"
         f"Machine:\n\n{machine}\n\n"
         f"Steps:\n\n{details}\n"
     )
