@@ -17,17 +17,27 @@ from northstar.config import Settings
 
 
 class _Steps:
-    """Runs named steps with a header and timing; remembers the first failure."""
+    """Runs named steps with a header and timing; keeps each step's seconds for one closing timings line."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.started = time.monotonic()
+        self.seconds: dict[str, float] = {}  # first word of the step name -> seconds
 
     def run(self, name: str, fn: Callable[[], object]) -> object:
         self.console.rule(f"[bold]{name}")
         started = time.monotonic()
-        result = fn()
-        self.console.print(f"[dim]{name} took {time.monotonic() - started:.1f} s[/dim]")
-        return result
+        try:
+            return fn()
+        finally:
+            took = time.monotonic() - started
+            self.seconds[name.split()[0]] = took
+            self.console.print(f"[dim]{name} took {took:.1f} s[/dim]")
+
+    def timings(self) -> str:
+        """Where the time went, e.g. `timings: load 12.3 s · build 80.1 s · total 95.0 s` (total is wall time)."""
+        parts = [f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items()]
+        return "timings: " + " · ".join([*parts, f"total {time.monotonic() - self.started:.1f} s"])
 
 
 def parse_day(day: str | None) -> date | None:
@@ -53,15 +63,12 @@ def run_pipeline(
     console: Console | None = None,
     landing_paths: list[str] | None = None,
 ) -> bool:
-    """load -> build -> check -> publish. Returns False (and publishes nothing) when a step fails."""
-    from northstar.build import run_dbt_build
-    from northstar.ingest.load import load_paths
-    from northstar.quality.check import run_checks
-    from northstar.serve.publish import publish
+    """load -> build -> check -> publish. Returns False (and publishes nothing) when a step fails.
 
+    Ends, whatever happened, with one line of per-step times so an operator sees where a morning went.
+    """
     console = console or Console()
     partition_date = parse_day(day)
-    steps = _Steps(console)
     paths = landing_paths or [str(settings.landing_dir)]
     if landing_paths is None and not settings.landing_dir.exists():
         console.print(
@@ -69,7 +76,20 @@ def run_pipeline(
             "Set NORTHSTAR_LANDING_DIR or run `northstar generate --out <dir>`."
         )
         return False
+    steps = _Steps(console)
+    try:
+        return _run_steps(settings, steps, paths, partition_date)
+    finally:
+        console.print(steps.timings(), highlight=False)
 
+
+def _run_steps(settings: Settings, steps: _Steps, paths: list[str], partition_date: date | None) -> bool:
+    from northstar.build import run_dbt_build
+    from northstar.ingest.load import load_paths
+    from northstar.quality.check import run_checks
+    from northstar.serve.publish import publish
+
+    console = steps.console
     load_report = steps.run("load", lambda: load_paths(settings, paths))
     console.print(load_report.summary_table())
     if load_report.errors:
