@@ -1,15 +1,19 @@
-"""dbtcore's marts built incrementally equal a full refresh, row for row; a failing build reports clearly.
+"""Every mart built incrementally equals a full refresh, row for row, late events included; a failing build
+reports clearly.
 
-Generated data: 7 days, 400 visitors. Warehouse A loads days 1-6, builds, loads day 7 and builds incrementally;
-warehouse B loads all 7 days and builds with --full-refresh. Every mart of dbtcore (and the two intermediate
-contract tables dbtkpi builds on) must hold the same rows in both. About a minute on 2 cores.
+Generated data: 7 days, 400 visitors. Warehouse A loads days 1-6, builds, then loads day 7 plus a file of late
+events dated days 5 and 6 (inside the incremental lookback) and builds incrementally; warehouse B loads the same
+files and builds with --full-refresh. Every mart (and the two intermediate contract tables the KPI marts build
+on) must hold the same rows in both. About 2 minutes on 2 cores.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -21,19 +25,34 @@ pytestmark = pytest.mark.slow
 
 START = date(2026, 1, 1)
 DAYS = 7
-# dbtcore's public tables; `+x` also builds (and tests) everything upstream of x.
-TABLES = [
-    "marts.fct_sessions",
-    "marts.fct_conversions",
-    "marts.fct_funnel_daily",
-    "marts.dim_customers",
-    "marts.dim_campaigns",
-    "marts.dim_goals",
-    "marts.dim_channels",
-    "intermediate.int_spend_daily",
-    "intermediate.int_leads_lifecycle",
+MARTS = [
+    "fct_sessions",
+    "fct_conversions",
+    "fct_funnel_daily",
+    "fct_attributed_conversions",
+    "fct_kpi_daily",
+    "fct_campaign_performance",
+    "fct_kpi_scorecard",
+    "fct_kpi_alerts",
+    "dim_customers",
+    "dim_campaigns",
+    "dim_goals",
+    "dim_channels",
 ]
-SELECT = [f"+{t.split('.')[1]}" for t in TABLES]
+TABLES = [f"marts.{m}" for m in MARTS] + ["intermediate.int_spend_daily", "intermediate.int_leads_lifecycle"]
+# Run timestamps differ between two builds by design; marts should have none.
+RUN_COLUMNS = {"_batch_at"}
+# Marts whose exact comparison fails today, with the reason. Not strict: the difference comes and goes.
+_GOAL_SCORE = (
+    "goal_score (sum of weight x conversions, DOUBLE weights such as 0.2 and 0.5) is summed in an order that "
+    "depends on row order and threads, so its last bits differ even between two full refreshes of the same data "
+    "(e.g. 78.6 vs 78.60000000000001)"
+)
+KNOWN_DIFFERENCES = {
+    "marts.fct_kpi_daily": _GOAL_SCORE,
+    "marts.fct_campaign_performance": _GOAL_SCORE,
+    "marts.fct_kpi_scorecard": f"actual and attainment of goal_score-based KPIs: {_GOAL_SCORE}",
+}
 
 
 def _files_until(landing: Path, last_day: date) -> list[str]:
@@ -55,7 +74,7 @@ def _files_until(landing: Path, last_day: date) -> list[str]:
 def _build(settings: Settings, full_refresh: bool = False) -> None:
     from northstar.build import run_dbt_build
 
-    result = run_dbt_build(settings, select=SELECT, full_refresh=full_refresh)
+    result = run_dbt_build(settings, full_refresh=full_refresh)
     assert result.success, [f"{n.name}: {n.message}" for n in result.failures] or result.error
 
 
@@ -70,47 +89,170 @@ def _load(settings: Settings, paths: list[str]) -> None:
 def warehouses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Settings]]:
     from northstar.sample.generate import generate
 
-    # Only tests whose every parent is selected (dbtkpi's relationship tests to our marts would run unbuilt).
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DBT_INDIRECT_SELECTION", "cautious")
         # Data and unit tests run in every other build; here only the models' rows matter (and time).
         mp.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "test unit_test")
         yield _build_both(tmp_path_factory, generate)
 
 
+def _read_events(landing: Path) -> list[dict]:
+    """The generated events that sessionize by device (valid, consented, no source session id)."""
+    events = []
+    for path in sorted(landing.glob("events_*.jsonl.gz")):
+        for line in gzip.decompress(path.read_bytes()).decode(errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+                at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
+            except (ValueError, KeyError, TypeError):
+                continue  # the generator's deliberately dirty rows
+            event["_at"] = at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at  # naive means UTC
+            consented = event.get("consent_analytics") is not False
+            if event.get("anonymous_id") and event.get("event_name") and not event.get("session_id") and consented:
+                events.append(event)
+    return sorted(events, key=lambda e: (e["anonymous_id"], e["_at"]))
+
+
+def _write_late_events(landing: Path, out_dir: Path) -> Path:
+    """Late events of existing devices on days 5 and 6 (inside the lookback), in the landing contract format.
+
+    They extend a session, move a session's start earlier under paid tags (its channel changes), add a session
+    with a purchase to a visitor first seen before the lookback window, add a session crossing midnight, and
+    log a device in as an existing customer (identity stitching).
+    """
+    day5, day6 = date(2026, 1, 5), date(2026, 1, 6)
+    events = _read_events(landing)
+    by_device: dict[str, list[dict]] = {}
+    for e in events:
+        by_device.setdefault(e["anonymous_id"], []).append(e)
+
+    def on(device: str, day: date) -> list[dict]:
+        return [e for e in by_device[device] if e["_at"].date() == day]
+
+    only_day5 = [d for d in by_device if on(d, day5) and not on(d, day6)]
+    only_day6 = [d for d in by_device if on(d, day6) and not on(d, day5)]
+    returning = [d for d in by_device if by_device[d][0]["_at"].date() <= date(2026, 1, 3) and not on(d, day6)]
+    tagged = next(e for e in events if e.get("utm_medium") in ("cpc", "paid_social"))
+    customer = next(e["user_id"] for e in events if e.get("user_id") and e["event_name"] == "purchase")
+    assert len(only_day5) >= 2 and len(only_day6) >= 2 and returning, "the generated data changed: pick others"
+
+    late: list[dict] = []
+
+    def add(device: str, at: datetime, name: str = "page_view", **fields: object) -> None:
+        first = by_device[device][0]
+        late.append(
+            {
+                "event_id": f"late-{len(late) + 1:03d}",
+                "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "anonymous_id": device,
+                "event_name": name,
+                "page_url": "https://www.northstar-shop.example/late",
+                "device_category": first.get("device_category", "desktop"),
+                "country": first.get("country", "US"),
+                **fields,
+            }
+        )
+
+    extended = on(only_day5[0], day5)[-1]
+    add(only_day5[0], extended["_at"] + timedelta(minutes=5))
+    started = on(only_day6[0], day6)[0]
+    utm = {k: tagged[k] for k in ("utm_source", "utm_medium", "utm_campaign") if tagged.get(k)}
+    add(only_day6[0], started["_at"] - timedelta(minutes=10), **utm)
+    noon = datetime.combine(day6, datetime.min.time()) + timedelta(hours=14)
+    add(returning[0], noon, **utm)
+    add(returning[0], noon + timedelta(minutes=3), "add_to_cart")
+    add(returning[0], noon + timedelta(minutes=6), "purchase", order_id="ORD-LATE-1", revenue=120.0, currency="USD")
+    midnight = datetime.combine(day6, datetime.min.time())
+    for minutes in (-10, 5, 12):
+        add(only_day5[1], midnight + timedelta(minutes=minutes))
+    add(only_day6[1], on(only_day6[1], day6)[-1]["_at"] + timedelta(minutes=2), "login", user_id=customer)
+
+    path = out_dir / "events_late_2026-01-07.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in late))
+    return path
+
+
 def _build_both(tmp_path_factory: pytest.TempPathFactory, generate) -> tuple[Settings, Settings]:
     landing = tmp_path_factory.mktemp("landing")
     generate(landing, days=DAYS, start=START, visitors=400, seed=11, progress=False)
+    late = str(_write_late_events(landing, tmp_path_factory.mktemp("late")))
     last = date.fromordinal(START.toordinal() + DAYS - 1)
     before_last = date.fromordinal(last.toordinal() - 1)
 
     incremental = Settings(warehouse_dir=tmp_path_factory.mktemp("wh_incremental"), landing_dir=landing)
     _load(incremental, _files_until(landing, before_last))
     _build(incremental)
-    _load(incremental, _files_until(landing, last))
+    _load(incremental, [*_files_until(landing, last), late])
     _build(incremental)
 
     full = Settings(warehouse_dir=tmp_path_factory.mktemp("wh_full"), landing_dir=landing)
-    _load(full, _files_until(landing, last))
+    _load(full, [*_files_until(landing, last), late])
     _build(full, full_refresh=True)
     return incremental, full
 
 
-def test_incremental_build_equals_full_refresh(warehouses: tuple[Settings, Settings]) -> None:
+@pytest.fixture
+def both(warehouses: tuple[Settings, Settings]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Both warehouses attached read-only; closed after each test so a later build can write them."""
     incremental, full = warehouses
     con = duckdb.connect()
     con.execute(f"attach '{incremental.warehouse_path}' as inc (read_only)")
     con.execute(f"attach '{full.warehouse_path}' as ful (read_only)")
-    for table in TABLES:
-        n_inc = con.execute(f"select count(*) from inc.{table}").fetchone()[0]
-        n_full = con.execute(f"select count(*) from ful.{table}").fetchone()[0]
-        assert n_inc == n_full, f"{table}: {n_inc} rows incrementally, {n_full} after a full refresh"
-        only_inc = con.execute(f"select count(*) from (from inc.{table} except all from ful.{table})").fetchone()[0]
-        only_full = con.execute(f"select count(*) from (from ful.{table} except all from inc.{table})").fetchone()[0]
-        assert (only_inc, only_full) == (0, 0), f"{table}: {only_inc} rows only incremental, {only_full} only full"
-    sessions = con.execute("select count(*) from ful.marts.fct_sessions").fetchone()[0]
-    days = con.execute("select count(distinct session_date) from ful.marts.fct_sessions").fetchone()[0]
+    yield con
+    con.close()
+
+
+def test_every_mart_is_compared(both: duckdb.DuckDBPyConnection) -> None:
+    built = both.execute(
+        "select table_name from information_schema.tables where table_catalog = 'ful' and table_schema = 'marts'"
+    ).fetchall()
+    assert sorted(t for (t,) in built) == sorted(MARTS)
+
+
+def test_late_events_were_processed(both: duckdb.DuckDBPyConnection) -> None:
+    late = both.execute("select count(*) from inc.raw.events where event_id like 'late-%'").fetchone()[0]
+    in_marts = both.execute(
+        "select count(*) from inc.marts.fct_conversions where session_id in (select session_id from "
+        "inc.intermediate.int_events_sessionized where event_id like 'late-%')"
+    ).fetchone()[0]
+    assert late == 9 and in_marts > 0, (late, in_marts)
+    sessions = both.execute("select count(*) from ful.marts.fct_sessions").fetchone()[0]
+    days = both.execute("select count(distinct session_date) from ful.marts.fct_sessions").fetchone()[0]
     assert sessions > 100 and days >= DAYS, (sessions, days)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        pytest.param(t, marks=pytest.mark.xfail(reason=KNOWN_DIFFERENCES[t], strict=False))
+        if t in KNOWN_DIFFERENCES
+        else t
+        for t in TABLES
+    ],
+)
+def test_incremental_build_equals_full_refresh(both: duckdb.DuckDBPyConnection, table: str) -> None:
+    columns = [r[0] for r in both.execute(f"describe ful.{table}").fetchall() if r[0] not in RUN_COLUMNS]
+    cols = ", ".join(f'"{c}"' for c in columns)
+    n_inc = both.execute(f"select count(*) from inc.{table}").fetchone()[0]
+    n_full = both.execute(f"select count(*) from ful.{table}").fetchone()[0]
+    only_inc = both.execute(f"select {cols} from inc.{table} except all select {cols} from ful.{table}").fetchall()
+    only_full = both.execute(f"select {cols} from ful.{table} except all select {cols} from inc.{table}").fetchall()
+    assert (n_inc, only_inc, only_full) == (n_full, [], []), (
+        f"{table}: {n_inc} rows incrementally, {n_full} after a full refresh; "
+        f"{len(only_inc)} only incremental (first {only_inc[:3]}), {len(only_full)} only full (first {only_full[:3]})"
+    )
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_incremental_build_equals_full_refresh_up_to_float_rounding(
+    both: duckdb.DuckDBPyConnection, table: str
+) -> None:
+    """The same comparison with DOUBLE columns rounded to 6 decimals: catches real differences in the marts
+    whose exact comparison is a known failure above (summation-order noise is around 1e-14)."""
+    described = [r[:2] for r in both.execute(f"describe ful.{table}").fetchall() if r[0] not in RUN_COLUMNS]
+    cols = ", ".join(f'round("{c}", 6)' if t == "DOUBLE" else f'"{c}"' for c, t in described)
+    only_inc = both.execute(f"select {cols} from inc.{table} except all select {cols} from ful.{table}").fetchall()
+    only_full = both.execute(f"select {cols} from ful.{table} except all select {cols} from inc.{table}").fetchall()
+    assert (only_inc, only_full) == ([], []), f"{table}: only incremental {only_inc[:3]}, only full {only_full[:3]}"
 
 
 def test_sessions_reconcile_with_conversions(warehouses: tuple[Settings, Settings]) -> None:
