@@ -9,7 +9,7 @@ create or replace temp macro to_local(ts) as ${to_local};
 create or replace temp macro url_host(u) as
     nullif(regexp_replace(lower(regexp_extract(u, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#:]+)', 1)), '^www[0-9]*\.', ''), '');
 create or replace temp macro url_param(u, p) as
-    nullif(url_decode(replace(regexp_extract(u, '[?&]' || p || '=([^&#]*)', 1), '+', ' ')), '');
+    case when contains(u, '?') then nullif(url_decode(replace(regexp_extract(u, '[?&]' || p || '=([^&#]*)', 1), '+', ' ')), '') end;
 create or replace temp macro url_path(u) as
     case when u is not null then
         coalesce(nullif(regexp_extract(u, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)', 1), ''), '/')
@@ -149,6 +149,7 @@ with first_events as (
         url_host(r.page_url) as page_host,
         url_host(r.page_referrer) as ref_host,
         case
+            when not contains(r.page_url, '?') then case when nullif(trim(r.click_id), '') is not null then 'unknown' end
             when regexp_matches(r.page_url, '[?&]gclid=') then 'gclid'
             when regexp_matches(r.page_url, '[?&]msclkid=') then 'msclkid'
             when regexp_matches(r.page_url, '[?&]fbclid=') then 'fbclid'
@@ -546,53 +547,53 @@ full outer join by_spend as b on a.date = b.date and a.channel = b.channel;
 
 -- Funnels: open = the session has the stage at all; closed = every earlier stage first, in order (the same event
 -- may complete two stages). Walking a session's matches in event order, the closed funnel advances one stage each
--- time the next stage shows up: list_reduce does that walk.
+-- time the next stage shows up: list_reduce does that walk. Sessions are then counted per (day, channel, funnel,
+-- closed stage reached, set of open stages as a bit mask) before being spread over the stages.
 create or replace temp table res_funnel as
 with per_session as (
     select
-        m.session_fid,
-        m.rule_id as funnel_id,
+        session_fid,
+        rule_id as funnel_id,
         list_reduce(
-            list(m.stage_order order by m.event_index, m.stage_order),
+            list(stage_order order by event_index, stage_order),
             lambda reached, stage: case when stage = reached + 1 then stage else reached end,
             0
         ) as closed_reached,
-        list(distinct m.stage_order) as open_stages
-    from matches as m
-    where m.kind = 'stage'
-    group by m.session_fid, m.rule_id
+        bit_or(cast(1 as bigint) << stage_order) as open_stages
+    from matches
+    where kind = 'stage'
+    group by session_fid, rule_id
 ),
-counts as (
-    select s.session_date, s.channel, p.funnel_id, p.closed_reached, p.open_stages
+buckets as (
+    select s.session_date, s.channel, p.funnel_id, p.closed_reached, p.open_stages, count(*) as n
     from per_session as p
     inner join sessions as s on p.session_fid = s.session_fid
-),
-closed as (
-    select c.session_date, c.channel, c.funnel_id, st.stage_order, count(*) as n
-    from counts as c
-    inner join stages as st on c.funnel_id = st.funnel_id and st.stage_order <= c.closed_reached
     group by all
 ),
-opened as (
-    select session_date, channel, funnel_id, stage_order, count(*) as n
-    from (select session_date, channel, funnel_id, unnest(open_stages) as stage_order from counts)
+counts as (
+    select
+        b.session_date,
+        b.channel,
+        b.funnel_id,
+        st.stage_order,
+        coalesce(sum(b.n) filter (where st.stage_order <= b.closed_reached), 0) as closed_sessions,
+        coalesce(sum(b.n) filter (where (b.open_stages >> st.stage_order) & 1 = 1), 0) as open_sessions
+    from buckets as b
+    inner join stages as st on b.funnel_id = st.funnel_id
     group by all
-),
-grid as (
-    select d.session_date, d.channel, st.funnel_id, st.stage_order
-    from (select distinct session_date, channel from sessions) as d
-    cross join stages as st
 )
 select
     g.session_date,
-    g.funnel_id,
-    g.stage_order,
+    st.funnel_id,
+    st.stage_order,
     g.channel,
-    coalesce(c.n, 0) as closed_sessions,
-    coalesce(o.n, 0) as open_sessions
-from grid as g
-left join closed as c using (session_date, channel, funnel_id, stage_order)
-left join opened as o using (session_date, channel, funnel_id, stage_order);
+    coalesce(c.closed_sessions, 0) as closed_sessions,
+    coalesce(c.open_sessions, 0) as open_sessions
+from (select distinct session_date, channel from sessions) as g
+cross join stages as st
+left join counts as c
+    on g.session_date = c.session_date and g.channel = c.channel
+    and st.funnel_id = c.funnel_id and st.stage_order = c.stage_order;
 
 -- Attribution of macro conversions: the converting session plus the visitor's sessions that started within the
 -- lookback before the conversion (and not after the converting session). Last touch = the converting session;
