@@ -6,10 +6,11 @@
 -- raw.events holds each event_id once (the loader skips a repeated event_id), so events need no deduplication.
 
 create or replace temp macro to_local(ts) as ${to_local};
-create or replace temp macro url_host(u) as
-    nullif(regexp_replace(lower(regexp_extract(u, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#:]+)', 1)), '^www[0-9]*\.', ''), '');
-create or replace temp macro url_param(u, p) as
-    case when contains(u, '?') then nullif(url_decode(replace(regexp_extract(u, '[?&]' || p || '=([^&#]*)', 1), '+', ' ')), '') end;
+create or replace temp macro url_host(u) as nullif(
+    regexp_replace(lower(regexp_extract(u, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#:]+)', 1)), '^www[0-9]*\.', ''), ''
+);
+create or replace temp macro url_param(u, p) as case when contains(u, '?') then
+    nullif(url_decode(replace(regexp_extract(u, '[?&]' || p || '=([^&#]*)', 1), '+', ' ')), '') end;
 create or replace temp macro url_path(u) as
     case when u is not null then
         coalesce(nullif(regexp_extract(u, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)', 1), ''), '/')
@@ -34,13 +35,9 @@ select 'stage', funnel_id, stage_order, match_type, match_value from stages;
 
 create or replace temp table channel_rules as
 select
-    cast(rule_order as integer) as rule_order,
-    channel,
-    coalesce(source_regex, '') as source_re,
-    coalesce(medium_regex, '') as medium_re,
-    coalesce(campaign_regex, '') as campaign_re,
-    coalesce(referrer_regex, '') as referrer_re,
-    coalesce(click_id_type_regex, '') as click_re
+    cast(rule_order as integer) as rule_order, channel, coalesce(source_regex, '') as source_re,
+    coalesce(medium_regex, '') as medium_re, coalesce(campaign_regex, '') as campaign_re,
+    coalesce(referrer_regex, '') as referrer_re, coalesce(click_id_type_regex, '') as click_re
 from read_csv('${seeds_dir}/channel_rules.csv', header = true, all_varchar = true);
 
 -- Rate to the reporting currency per validity range: the latest rate on or before a day, the earliest before that;
@@ -115,7 +112,9 @@ select
     cum_pv - last_value(case when is_start then cum_pv - cast(is_pv as integer) end ignore nulls) over w as pv_index,
     last_value(case when is_start then occurred_at end ignore nulls) over w as session_start
 from flagged
-window w as (partition by anonymous_id, sid order by occurred_at, event_id rows between unbounded preceding and current row);
+window w as (
+    partition by anonymous_id, sid order by occurred_at, event_id rows between unbounded preceding and current row
+);
 
 create or replace temp table sess as
 select
@@ -149,7 +148,8 @@ with first_events as (
         url_host(r.page_url) as page_host,
         url_host(r.page_referrer) as ref_host,
         case
-            when not contains(r.page_url, '?') then case when nullif(trim(r.click_id), '') is not null then 'unknown' end
+            when not contains(r.page_url, '?') then
+                case when nullif(trim(r.click_id), '') is not null then 'unknown' end
             when regexp_matches(r.page_url, '[?&]gclid=') then 'gclid'
             when regexp_matches(r.page_url, '[?&]msclkid=') then 'msclkid'
             when regexp_matches(r.page_url, '[?&]fbclid=') then 'fbclid'
@@ -248,7 +248,8 @@ with latest as (
         upper(trim(currency)) as currency
     from raw.ad_spend
     qualify row_number() over (
-        partition by date, lower(trim(platform)), account_id, campaign_id, coalesce(adset_name, ''), coalesce(ad_name, '')
+        partition by
+            date, lower(trim(platform)), account_id, campaign_id, coalesce(adset_name, ''), coalesce(ad_name, '')
         order by loaded_at desc, load_id desc, row_number desc
     ) = 1
 )
@@ -346,13 +347,8 @@ from (select * from ev where event_index = 1) as e
 inner join rules as r on r.match_type = 'session_pageviews' and cast(r.match_value as integer) <= 0
 union all
 select
-    r.kind,
-    r.rule_id,
-    r.stage_order,
-    e.session_fid,
-    arg_min(e.event_id, e.event_index),
-    arg_min(e.occurred_at, e.event_index),
-    min(e.event_index)
+    r.kind, r.rule_id, r.stage_order, e.session_fid,
+    arg_min(e.event_id, e.event_index), arg_min(e.occurred_at, e.event_index), min(e.event_index)
 from ev as e
 inner join rules as r
     on r.match_type = 'session_duration_s'
@@ -372,11 +368,7 @@ with counted as (
     group by m.rule_id, m.session_fid
 ),
 order_events as (
-    select
-        event_id,
-        nullif(trim(order_id), '') as order_id,
-        revenue,
-        upper(nullif(trim(currency), '')) as currency
+    select event_id, nullif(trim(order_id), '') as order_id, revenue, upper(nullif(trim(currency), '')) as currency
     from raw.events
     where nullif(trim(order_id), '') is not null
 ),
@@ -419,11 +411,7 @@ carriers as (
     ) = 1
 )
 select
-    c.goal_id,
-    g.goal_type,
-    g.is_lead,
-    c.session_fid,
-    c.occurred_at,
+    c.goal_id, g.goal_type, g.is_lead, c.session_fid, c.occurred_at,
     k.order_id is not null and (o.order_id is null or o.is_completed) as is_order,
     case
         when k.order_id is null then null
@@ -445,13 +433,9 @@ left join fx
 create or replace temp table sessions as
 with per_session as (
     select
-        session_fid,
-        count(*) as conversions,
-        count(*) filter (where goal_type = 'macro') as macro_conversions,
-        count(*) filter (where goal_type = 'micro') as micro_conversions,
-        count(*) filter (where is_lead) as leads,
-        count(*) filter (where is_order) as orders,
-        sum(coalesce(revenue, 0)) as revenue
+        session_fid, count(*) as conversions, count(*) filter (where goal_type = 'macro') as macro_conversions,
+        count(*) filter (where goal_type = 'micro') as micro_conversions, count(*) filter (where is_lead) as leads,
+        count(*) filter (where is_order) as orders, sum(coalesce(revenue, 0)) as revenue
     from conv
     group by session_fid
 )
@@ -468,11 +452,8 @@ select
     (epoch_us(s.ended_utc) - epoch_us(s.started_utc)) / 1000000.0 >= ${engaged_min_duration_s}
         or s.page_views >= ${engaged_min_pageviews}
         or coalesce(c.conversions, 0) > 0 as is_engaged,
-    coalesce(c.macro_conversions, 0) as macro_conversions,
-    coalesce(c.micro_conversions, 0) as micro_conversions,
-    coalesce(c.leads, 0) as leads,
-    coalesce(c.orders, 0) as orders,
-    coalesce(c.revenue, 0) as revenue
+    coalesce(c.macro_conversions, 0) as macro_conversions, coalesce(c.micro_conversions, 0) as micro_conversions,
+    coalesce(c.leads, 0) as leads, coalesce(c.orders, 0) as orders, coalesce(c.revenue, 0) as revenue
 from sess as s
 inner join traffic as t on s.session_fid = t.session_fid
 left join ident as i on s.anonymous_id = i.anonymous_id
@@ -487,43 +468,32 @@ left join per_session as c on s.session_fid = c.session_fid;
 -- Results --------------------------------------------------------------------------------------------------------
 
 create or replace temp table res_sessions as
-select session_date, channel, count(*) as sessions, count(distinct visitor_id) as visitors, sum(page_views) as page_views
+select
+    session_date, channel, count(*) as sessions, count(distinct visitor_id) as visitors, sum(page_views) as page_views
 from sessions
 group by all;
 
 create or replace temp table res_conversions as
 select
-    cast(to_local(occurred_at) as date) as conversion_date,
-    goal_id,
-    count(*) as conversions,
-    count(*) filter (where is_order) as orders,
-    cast(sum(coalesce(revenue, 0)) as double) as revenue
+    cast(to_local(occurred_at) as date) as conversion_date, goal_id, count(*) as conversions,
+    count(*) filter (where is_order) as orders, cast(sum(coalesce(revenue, 0)) as double) as revenue
 from conv
 group by all;
 
 create or replace temp table res_kpi_daily as
 with by_sessions as (
     select
-        session_date as date,
-        channel,
-        count(*) as sessions,
-        count(*) filter (where is_engaged) as engaged_sessions,
+        session_date as date, channel, count(*) as sessions, count(*) filter (where is_engaged) as engaged_sessions,
         count(*) filter (where macro_conversions > 0) as converting_sessions,
-        sum(macro_conversions) as macro_conversions,
-        sum(micro_conversions) as micro_conversions,
-        sum(leads) as leads,
-        sum(orders) as orders,
-        cast(sum(revenue) as double) as revenue
+        sum(macro_conversions) as macro_conversions, sum(micro_conversions) as micro_conversions,
+        sum(leads) as leads, sum(orders) as orders, cast(sum(revenue) as double) as revenue
     from sessions
     group by all
 ),
 by_spend as (
     select
-        s.spend_date as date,
-        c.channel,
-        cast(sum(s.spend) as double) as spend,
-        sum(s.impressions) as impressions,
-        sum(s.clicks) as clicks
+        s.spend_date as date, c.channel,
+        cast(sum(s.spend) as double) as spend, sum(s.impressions) as impressions, sum(s.clicks) as clicks
     from spend as s
     inner join campaign_channels as c on s.campaign_key = c.campaign_key
     group by all
@@ -531,17 +501,11 @@ by_spend as (
 select
     coalesce(a.date, b.date) as date,
     coalesce(a.channel, b.channel) as channel,
-    coalesce(a.sessions, 0) as sessions,
-    coalesce(a.engaged_sessions, 0) as engaged_sessions,
-    coalesce(a.converting_sessions, 0) as converting_sessions,
-    coalesce(a.macro_conversions, 0) as macro_conversions,
-    coalesce(a.micro_conversions, 0) as micro_conversions,
-    coalesce(a.leads, 0) as leads,
-    coalesce(a.orders, 0) as orders,
-    coalesce(a.revenue, 0) as revenue,
-    coalesce(b.spend, 0) as spend,
-    coalesce(b.impressions, 0) as impressions,
-    coalesce(b.clicks, 0) as clicks
+    coalesce(a.sessions, 0) as sessions, coalesce(a.engaged_sessions, 0) as engaged_sessions,
+    coalesce(a.converting_sessions, 0) as converting_sessions, coalesce(a.macro_conversions, 0) as macro_conversions,
+    coalesce(a.micro_conversions, 0) as micro_conversions, coalesce(a.leads, 0) as leads,
+    coalesce(a.orders, 0) as orders, coalesce(a.revenue, 0) as revenue, coalesce(b.spend, 0) as spend,
+    coalesce(b.impressions, 0) as impressions, coalesce(b.clicks, 0) as clicks
 from by_sessions as a
 full outer join by_spend as b on a.date = b.date and a.channel = b.channel;
 
@@ -620,7 +584,10 @@ touches as (
         on t.visitor_id = m.visitor_id
         and (
             t.session_fid = m.session_fid
-            or (t.started_at <= m.session_started_at and t.started_at >= m.occurred_at - interval (${lookback_days}) day)
+            or (
+                t.started_at <= m.session_started_at
+                and t.started_at >= m.occurred_at - interval (${lookback_days}) day
+            )
         )
 ),
 linear as (
