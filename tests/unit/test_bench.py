@@ -187,7 +187,9 @@ def test_last_touch_and_linear_attribution_by_hand(computed: dict, impl: str) ->
 
 
 @pytest.mark.parametrize(
-    "params", [Params(session_timeout_minutes=29), Params(reporting_timezone="America/Los_Angeles")], ids=str
+    "params",
+    [Params(session_timeout_minutes=29), Params(reporting_timezone="America/Los_Angeles")],
+    ids=["timeout-29min", "reporting-tz-los-angeles"],
 )
 def test_implementations_agree_on_other_settings(raw_con: duckdb.DuckDBPyConnection, params: Params) -> None:
     results = {name: impl(raw_con, params) for name, impl in IMPLEMENTATIONS.items()}
