@@ -29,10 +29,11 @@ goals as (
     select * from {{ ref('conversion_goals') }}
 ),
 
-events as (
-    select * from {{ ref('int_events_sessionized') }}
+staged as (
+    -- Order fields of the converting events, from staging (int_events_sessionized does not carry them).
+    select * from {{ ref('stg_web__events') }}
     {% if is_incremental() %}
-        where _batch_at > (select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done)
+        where occurred_at_utc >= (select min(matches.occurred_at_utc) from matches)
     {% endif %}
 ),
 
@@ -42,7 +43,8 @@ counted as (
         goals.counting,
         matches.session_id,
         matches.event_id,
-        matches.occurred_at_utc
+        matches.occurred_at_utc,
+        matches._batch_at
     from matches
     inner join goals
         on matches.rule_id = goals.goal_id
@@ -61,13 +63,13 @@ final as (
         counted.session_id,
         counted.event_id,
         counted.occurred_at_utc,
-        events.order_id,
-        events.revenue as event_revenue,
-        events.currency as event_currency,
-        events._batch_at
+        staged.order_id,
+        staged.revenue as event_revenue,
+        staged.currency as event_currency,
+        counted._batch_at
     from counted
-    inner join events
-        on counted.event_id = events.event_id
+    inner join staged
+        on counted.event_id = staged.event_id
 )
 
 select * from final

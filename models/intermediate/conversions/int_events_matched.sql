@@ -1,28 +1,17 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='session_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        post_hook=["{% if is_incremental() %}delete from {{ this }} where session_id not in
-                    (select session_id from {{ ref('int_events_sessionized') }}){% endif %}"],
-    )
-}}
+{{ config(materialized='view') }}
 -- Every moment a goal (seeds/conversion_goals) or funnel stage (seeds/funnel_stages) condition is met:
 --   event               -> each event whose event_name equals match_value
 --   page                -> each page_view whose page path matches the LIKE pattern match_value
 --   session_pageviews N -> once per session, at its N-th page view (N = 0: at its first event)
 --   session_duration_s T-> once per session, at its first event T or more seconds after the session start
 -- Counting (once per session or every event) is applied downstream; this model only finds matches.
--- Incremental: int_events_sessionized rewrites whole sessions, so the events it wrote since this model's last run
--- are exactly the sessions to match again (delete+insert on session_id; the post-hook drops vanished sessions).
+-- A view: its readers (int_conversions_matched for goals, int_funnel_stages_reached for funnel stages) each need
+-- their own rules, and on an incremental run only the sessions rewritten since their last run; their filters on
+-- rule_kind and _batch_at reach the scan of int_events_sessionized, so no match table of all history is written.
 with
 
 events as (
     select * from {{ ref('int_events_sessionized') }}
-    {% if is_incremental() %}
-        where _batch_at > (select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done)
-    {% endif %}
 ),
 
 goals as (
@@ -58,12 +47,7 @@ indexed as (
         occurred_at_utc,
         event_index,
         _batch_at,
-        case
-            when event_name = 'page_view'
-                then sum(case when event_name = 'page_view' then 1 else 0 end) over (
-                    partition by session_id order by event_index rows between unbounded preceding and current row
-                )
-        end as page_view_index,
+        page_view_index,
         {{ seconds_between('session_started_at_utc', 'occurred_at_utc') }} as seconds_since_start
     from events
 ),
@@ -138,7 +122,11 @@ duration_matches as (
         on
             rules.match_type = 'session_duration_s'
             and indexed.seconds_since_start >= cast(rules.match_value as double)
-    qualify row_number() over (partition by rules.rule_kind, rules.rule_id, indexed.session_id order by indexed.event_index) = 1
+    -- _batch_at is the same on every event of a session: partitioning by it too lets a reader's filter on it reach
+    -- the scan below this window.
+    qualify row_number() over (
+        partition by rules.rule_kind, rules.rule_id, indexed.session_id, indexed._batch_at order by indexed.event_index
+    ) = 1
 ),
 
 final as (

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_sessions_aggregated') }}  (read by the post-hook only)
 {{
     config(
         materialized='incremental',
@@ -5,7 +6,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         post_hook=["{% if is_incremental() %}delete from {{ this }} where session_id not in
-                    (select session_id from {{ ref('int_events_matched') }}){% endif %}"],
+                    (select session_id from {{ ref('int_sessions_aggregated') }}){% endif %}"],
     )
 }}
 -- One row per session and funnel stage the session met at all (open funnel), with whether it also met every

@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='event_id',
         incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
+        on_schema_change='sync_all_columns',
     )
 }}
 -- Every event with its session. A session is one device's events with no gap longer than
@@ -19,8 +19,9 @@
 -- Consent: a session with any event lacking analytics consent keeps no identifiers: anonymous_id and user_id
 -- are NULL for all its events (the device key survives only as an md5 hash, needed for incremental processing).
 --
--- Speed: the window functions run over a narrow projection (ids and times), sessions are summarised by a
--- group-by, and the wide event columns are joined back once: the wide rows are never sorted.
+-- Speed: the window functions run over the few columns sessions and their readers need (no wide rows are sorted);
+-- per-session facts come from one group-by and are written on every event (event_index, page_view_index, session
+-- start, end, events and page views), so no reader needs a window or a group-by over all events again.
 
 {%- set timeout_s = var('session_timeout_minutes') | int * 60 %}
 {%- set session_key = dbt.hash("anonymous_id || coalesce('|' || source_session_id, '')") %}
@@ -61,12 +62,18 @@ events as (
 ),
 
 batch as (
+    -- Only what the sessions and their readers need: first-event attributes (traffic source, device ...) are read
+    -- from stg_web__events by int_sessions_aggregated, order fields by int_conversions_matched.
     select
         events.event_id,
         events.occurred_at_utc,
         events.anonymous_id,
         events.source_session_id,
-        events.is_consented
+        events.user_id,
+        events.event_name,
+        events.page_path,
+        events.is_consented,
+        case when events.event_name = 'page_view' then 1 else 0 end as is_page_view
     from events
     {% if is_incremental() %}
         cross join window_start
@@ -93,7 +100,8 @@ gaps as (
                 then 1
             else 0
         end as is_session_start,
-        row_number() over by_device as device_event_number
+        row_number() over by_device as device_event_number,
+        sum(is_page_view) over (by_device rows between unbounded preceding and current row) as device_page_view_number
     from batch
     window by_device as (partition by anonymous_id, source_session_id order by occurred_at_utc, event_id)
 ),
@@ -116,6 +124,9 @@ sessions as (
         session_number,
         {{ session_key }} as session_key,
         min(device_event_number) as first_event_number,
+        min(device_page_view_number - is_page_view) as page_views_before,
+        count(*) as session_events,
+        sum(is_page_view) as session_page_views,
         min(occurred_at_utc) as session_started_at_utc,
         max(occurred_at_utc) as session_ended_at_utc,
         arg_min(event_id, device_event_number) as first_event_id,
@@ -131,27 +142,20 @@ final as (
                      then sessions.first_event_id else '' end") }} as session_id,
         sessions.session_key,
         numbered.device_event_number - sessions.first_event_number + 1 as event_index,
-        sessions.first_event_id,
+        -- the running count of page views in the session, on page views only
+        case
+            when numbered.is_page_view = 1 then numbered.device_page_view_number - sessions.page_views_before
+        end as page_view_index,
         sessions.is_session_consented as is_consented,
-        case when sessions.is_session_consented then events.anonymous_id end as anonymous_id,
-        case when sessions.is_session_consented then events.user_id end as user_id,
-        events.occurred_at_utc,
+        case when sessions.is_session_consented then numbered.anonymous_id end as anonymous_id,
+        case when sessions.is_session_consented then numbered.user_id end as user_id,
+        numbered.occurred_at_utc,
         sessions.session_started_at_utc,
         sessions.session_ended_at_utc,
-        events.event_name,
-        events.page_path,
-        events.referrer_host,
-        events.utm_source,
-        events.utm_medium,
-        events.utm_campaign,
-        events.utm_content,
-        events.utm_term,
-        events.click_id_type,
-        events.device_category,
-        events.country,
-        events.order_id,
-        events.revenue,
-        events.currency,
+        sessions.session_events,
+        sessions.session_page_views,
+        numbered.event_name,
+        numbered.page_path,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _batch_at
     from numbered
     inner join sessions
@@ -159,8 +163,6 @@ final as (
             numbered.anonymous_id = sessions.anonymous_id
             and numbered.source_session_id is not distinct from sessions.source_session_id
             and numbered.session_number = sessions.session_number
-    inner join events
-        on numbered.event_id = events.event_id
 )
 
 select * from final

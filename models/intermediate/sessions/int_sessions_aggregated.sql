@@ -12,54 +12,57 @@
 -- Traffic source: utm_* when the first event has any; else the external referrer (search engine -> organic,
 -- social site -> social, video site -> video, other site -> referral); else (direct) / (none).
 -- Incremental: only sessions whose events were (re)written by int_events_sessionized since the last run are
--- rebuilt; the post-hook drops sessions whose id vanished (a late event merged two sessions).
+-- rebuilt (it rewrites whole sessions); the post-hook drops sessions whose id vanished (a late event merged two
+-- sessions). No group-by over events: the first event of a session carries its counts and times.
 
 with
 
-events as (
+first_events as (
+    -- int_events_sessionized writes the session's facts on every event: its first event carries them all.
     select * from {{ ref('int_events_sessionized') }}
+    where
+        event_index = 1
+        {% if is_incremental() %}
+            and _batch_at > (select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done)
+        {% endif %}
+),
+
+staged as (
+    -- Traffic fields of those first events, parsed once in staging.
+    select * from {{ ref('stg_web__events') }}
     {% if is_incremental() %}
-        where session_id in (
-            select rewritten.session_id from {{ ref('int_events_sessionized') }} as rewritten
-            where rewritten._batch_at > (
-                select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done
-            )
-        )
+        where occurred_at_utc >= (select min(first_events.occurred_at_utc) from first_events)
     {% endif %}
 ),
 
-aggregated as (
+first_event_sources as (
     select
-        session_id,
-        max(session_key) as session_key,
-        min(session_started_at_utc) as started_at_utc,
-        max(session_ended_at_utc) as ended_at_utc,
-        sum(case when event_name = 'page_view' then 1 else 0 end) as page_views,
-        count(*) as events,
-        max(_batch_at) as _batch_at
-    from events
-    group by session_id
-),
-
-first_events as (
-    select
-        session_id,
-        first_event_id,
-        is_consented,
-        anonymous_id,
-        page_path as landing_page,
-        referrer_host as referrer,
-        coalesce(utm_source is not null or utm_medium is not null or utm_campaign is not null, false) as is_tagged,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        utm_content,
-        utm_term,
-        click_id_type,
-        device_category,
-        country
-    from events
-    where event_index = 1
+        first_events.session_id,
+        first_events.session_key,
+        first_events.event_id as first_event_id,
+        first_events.is_consented,
+        first_events.anonymous_id,
+        first_events.session_started_at_utc as started_at_utc,
+        first_events.session_ended_at_utc as ended_at_utc,
+        first_events.session_page_views as page_views,
+        first_events.session_events as events,
+        first_events._batch_at,
+        first_events.page_path as landing_page,
+        staged.referrer_host as referrer,
+        coalesce(
+            staged.utm_source is not null or staged.utm_medium is not null or staged.utm_campaign is not null, false
+        ) as is_tagged,
+        staged.utm_source,
+        staged.utm_medium,
+        staged.utm_campaign,
+        staged.utm_content,
+        staged.utm_term,
+        staged.click_id_type,
+        staged.device_category,
+        staged.country
+    from first_events
+    inner join staged
+        on first_events.event_id = staged.event_id
 ),
 
 referrer_sources as (
@@ -67,55 +70,53 @@ referrer_sources as (
     select
         referrer,
         {{ referrer_source('referrer') }} as source
-    from (select distinct referrer from first_events where referrer is not null) as hosts
+    from (select distinct referrer from first_event_sources where referrer is not null) as hosts
 ),
 
 sourced as (
     select
-        first_events.*,
+        first_event_sources.*,
         case
-            when first_events.is_tagged then coalesce(first_events.utm_source, '(not set)')
-            when first_events.referrer is not null then referrer_sources.source
+            when first_event_sources.is_tagged then coalesce(first_event_sources.utm_source, '(not set)')
+            when first_event_sources.referrer is not null then referrer_sources.source
             else '(direct)'
         end as source,
         case
-            when first_events.is_tagged then coalesce(first_events.utm_medium, '(not set)')
-            when first_events.referrer is not null then {{ referrer_medium('referrer_sources.source') }}
+            when first_event_sources.is_tagged then coalesce(first_event_sources.utm_medium, '(not set)')
+            when first_event_sources.referrer is not null then {{ referrer_medium('referrer_sources.source') }}
             else '(none)'
         end as medium,
-        case when first_events.is_tagged then first_events.utm_campaign end as campaign
-    from first_events
+        case when first_event_sources.is_tagged then first_event_sources.utm_campaign end as campaign
+    from first_event_sources
     left join referrer_sources
-        on first_events.referrer = referrer_sources.referrer
+        on first_event_sources.referrer = referrer_sources.referrer
 ),
 
 final as (
     select
-        aggregated.session_id,
-        aggregated.session_key,
-        sourced.first_event_id,
-        sourced.is_consented,
-        sourced.anonymous_id,
-        aggregated.started_at_utc,
-        aggregated.ended_at_utc,
-        cast({{ seconds_between('aggregated.started_at_utc', 'aggregated.ended_at_utc') }} as double) as duration_s,
-        sourced.source,
-        sourced.medium,
-        sourced.campaign,
-        sourced.is_tagged,
-        sourced.utm_content,
-        sourced.utm_term,
-        sourced.click_id_type,
-        sourced.landing_page,
-        sourced.referrer,
-        sourced.device_category,
-        sourced.country,
-        aggregated.page_views,
-        aggregated.events,
-        aggregated._batch_at
-    from aggregated
-    inner join sourced
-        on aggregated.session_id = sourced.session_id
+        session_id,
+        session_key,
+        first_event_id,
+        is_consented,
+        anonymous_id,
+        started_at_utc,
+        ended_at_utc,
+        cast({{ seconds_between('started_at_utc', 'ended_at_utc') }} as double) as duration_s,
+        source,
+        medium,
+        campaign,
+        is_tagged,
+        utm_content,
+        utm_term,
+        click_id_type,
+        landing_page,
+        referrer,
+        device_category,
+        country,
+        page_views,
+        events,
+        _batch_at
+    from sourced
 )
 
 select * from final

@@ -2,11 +2,12 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change='append_new_columns',
+        on_schema_change='sync_all_columns',
     )
 }}
 -- One row per event: names cleaned, traffic fields resolved from the columns or the page_url query string,
--- referrer reduced to a host. Nothing joined.
+-- referrer reduced to a host. Nothing joined. The full URLs stay in raw.events: nothing downstream reads them, and
+-- they are the widest strings of an event.
 --
 -- A table, not a view: the URL and query-string regexes run once per event, when its load arrives, instead of in
 -- every reader of a view. Incremental by load: a run appends the events of loads newer than the newest load already
@@ -60,9 +61,6 @@ final as (
         user_id,
         source_session_id,
         event_name,
-        page_url,
-        page_referrer,
-        page_host,
         page_path,
         lower(coalesce(nullif(trim(utm_source_column), ''), {{ url_query_param('query_url', 'utm_source') }}))
             as utm_source,
