@@ -1,10 +1,10 @@
-{{ config(materialized='view') }}
 -- Conversions with goal attributes and money in the reporting currency. Revenue comes from the orders feed
 -- (net of refunds); a purchase whose order is not in the feed falls back to the event's own revenue. When several
 -- conversions carry the same order_id (a double-fired purchase) only the first one carries the order, and only
 -- goals matched on the event itself (match_type event) carry one.
 -- value = revenue for conversions with an order, else the goal's value.
--- A view: a refund or a new fx rate re-values old conversions without reprocessing sessions.
+-- A table rebuilt whole on every run (one row per conversion, cheap): a refund or a new fx rate re-values old
+-- conversions without reprocessing sessions, and the marts that read it do not each recompute it.
 with
 
 conversions as (

@@ -7,25 +7,28 @@
 -- Counting (once per session or every event) is applied downstream; this model only finds matches.
 -- A view: its readers (int_conversions_matched for goals, int_funnel_stages_reached for funnel stages) each need
 -- their own rules, and on an incremental run only the sessions rewritten since their last run; their filters on
--- rule_kind and _batch_at reach the scan of int_events_sessionized, so no match table of all history is written.
+-- rule_kind and _batch_at reach the scan of int_events_sessionized (its CTEs are not materialized for that), so
+-- no match table of all history is written.
 with
 
-events as (
+events as {{ not_materialized() }} (
     select * from {{ ref('int_events_sessionized') }}
 ),
 
-goals as (
+goals as {{ not_materialized() }} (
     select * from {{ ref('conversion_goals') }}
 ),
 
-stages as (
+stages as {{ not_materialized() }} (
     select * from {{ ref('funnel_stages') }}
 ),
 
-rules as (
+rules as {{ not_materialized() }} (
     select
         'goal' as rule_kind,
         goal_id as rule_id,
+        cast(null as varchar) as funnel_id,
+        cast(null as integer) as stage_order,
         match_type,
         match_value
     from goals
@@ -33,12 +36,14 @@ rules as (
     select
         'funnel_stage' as rule_kind,
         funnel_id || ':' || cast(stage_order as varchar) as rule_id,
+        funnel_id,
+        cast(stage_order as integer) as stage_order,
         match_type,
         match_value
     from stages
 ),
 
-indexed as (
+indexed as {{ not_materialized() }} (
     select
         session_id,
         event_id,
@@ -56,6 +61,8 @@ event_matches as (
     select
         rules.rule_kind,
         rules.rule_id,
+        rules.funnel_id,
+        rules.stage_order,
         rules.match_type,
         indexed.session_id,
         indexed.event_id,
@@ -73,6 +80,8 @@ page_matches as (
     select
         rules.rule_kind,
         rules.rule_id,
+        rules.funnel_id,
+        rules.stage_order,
         rules.match_type,
         indexed.session_id,
         indexed.event_id,
@@ -91,6 +100,8 @@ pageview_matches as (
     select
         rules.rule_kind,
         rules.rule_id,
+        rules.funnel_id,
+        rules.stage_order,
         rules.match_type,
         indexed.session_id,
         indexed.event_id,
@@ -108,25 +119,27 @@ pageview_matches as (
 ),
 
 duration_matches as (
+    -- The first event of the session at or past the threshold. Grouped with _batch_at (the same on every event of
+    -- a session) so that a reader's filter on it reaches the scan below this aggregate.
     select
         rules.rule_kind,
         rules.rule_id,
+        rules.funnel_id,
+        rules.stage_order,
         rules.match_type,
         indexed.session_id,
-        indexed.event_id,
-        indexed.occurred_at_utc,
-        indexed.event_index,
+        {{ first_by('indexed.event_id', 'indexed.event_index') }} as event_id,
+        {{ first_by('indexed.occurred_at_utc', 'indexed.event_index') }} as occurred_at_utc,
+        min(indexed.event_index) as event_index,
         indexed._batch_at
     from indexed
     inner join rules
         on
             rules.match_type = 'session_duration_s'
             and indexed.seconds_since_start >= cast(rules.match_value as double)
-    -- _batch_at is the same on every event of a session: partitioning by it too lets a reader's filter on it reach
-    -- the scan below this window.
-    qualify row_number() over (
-        partition by rules.rule_kind, rules.rule_id, indexed.session_id, indexed._batch_at order by indexed.event_index
-    ) = 1
+    group by
+        rules.rule_kind, rules.rule_id, rules.funnel_id, rules.stage_order, rules.match_type, indexed.session_id,
+        indexed._batch_at
 ),
 
 final as (

@@ -31,8 +31,8 @@ matches as (
 
 stage_matches as (
     select
-        {{ dbt.split_part('rule_id', "':'", 1) }} as funnel_id,
-        cast({{ dbt.split_part('rule_id', "':'", 2) }} as integer) as stage_order,
+        funnel_id,
+        stage_order,
         session_id,
         event_index,
         _batch_at

@@ -57,7 +57,9 @@ with
 events as (
     select * from {{ ref('stg_web__events') }}
     {% if is_incremental() %}
-        where occurred_at_utc >= coalesce((select batch_start_utc from batch_start), cast('1900-01-01' as timestamp))
+        where occurred_at_utc >= coalesce(
+            (select batch_start.batch_start_utc from batch_start), cast('1900-01-01' as timestamp)
+        )
     {% endif %}
 ),
 
@@ -78,8 +80,9 @@ batch as (
     {% if is_incremental() %}
         cross join window_start
         left join key_cutoffs
-            on {{ dbt.hash("events.anonymous_id || coalesce('|' || events.source_session_id, '')") }}
-            = key_cutoffs.session_key
+            on
+                {{ dbt.hash("events.anonymous_id || coalesce('|' || events.source_session_id, '')") }}
+                = key_cutoffs.session_key
         where
             window_start.window_start_utc is null
             or events.occurred_at_utc >= least(

@@ -70,7 +70,10 @@ referrer_sources as (
     select
         referrer,
         {{ referrer_source('referrer') }} as source
-    from (select distinct referrer from first_event_sources where referrer is not null) as hosts
+    from (
+        select distinct referrer from first_event_sources
+        where referrer is not null
+    ) as hosts
 ),
 
 sourced as (

@@ -37,6 +37,15 @@ session_conversions as (
     group by session_id
 ),
 
+first_sessions as (
+    -- A group-by, not a window over all sessions: the same first session, without sorting every session.
+    select
+        visitor_id,
+        {{ first_by('session_id', '(started_at_utc, session_id)') }} as first_session_id
+    from sessions
+    group by visitor_id
+),
+
 final as (
     select
         sessions.session_id,
@@ -73,15 +82,15 @@ final as (
                 else session_conversions.gross_margin
             end as double
         ) as gross_margin,
-        row_number() over (
-            partition by sessions.visitor_id order by sessions.started_at_utc, sessions.session_id
-        ) = 1 as is_first_session,
+        sessions.session_id = first_sessions.first_session_id as is_first_session,
         sessions.is_paid,
         sessions.click_id_type,
         sessions.is_consented
     from sessions
     left join session_conversions
         on sessions.session_id = session_conversions.session_id
+    inner join first_sessions
+        on sessions.visitor_id = first_sessions.visitor_id
 )
 
 select * from final

@@ -18,7 +18,7 @@ with
 source as (
     select * from {{ source('web', 'events') }}
     {% if is_incremental() %}
-        where loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+        where loaded_at > (select coalesce(max(staged.loaded_at), cast('1900-01-01' as timestamp)) from {{ this }} as staged)
     {% endif %}
 ),
 
