@@ -19,22 +19,30 @@ orders as (
     select * from {{ ref('int_orders_converted') }}
 ),
 
-first_per_order as (
+order_carriers as (
     -- Only event goals carry an order: a session goal (duration, page views) can fire on the purchase event
-    -- itself, and must not take the order away from the purchase conversion.
-    select
-        conversions.*,
-        coalesce(conversions.order_id is not null and goals.match_type = 'event', false) as may_carry_order,
-        case
-            when not may_carry_order then false
-            else row_number() over (
-                partition by conversions.order_id, may_carry_order
-                order by conversions.occurred_at_utc, conversions.conversion_id
-            ) = 1
-        end as carries_order
+    -- itself, and must not take the order away from the purchase conversion. Of several conversions of one
+    -- order (a double-fired purchase) the first carries it. Ranked among order conversions only: the many
+    -- conversions without an order would otherwise form one huge partition to sort.
+    select conversions.conversion_id
     from conversions
     inner join goals
         on conversions.goal_id = goals.goal_id
+    where
+        conversions.order_id is not null
+        and goals.match_type = 'event'
+    qualify row_number() over (
+        partition by conversions.order_id order by conversions.occurred_at_utc, conversions.conversion_id
+    ) = 1
+),
+
+first_per_order as (
+    select
+        conversions.*,
+        order_carriers.conversion_id is not null as carries_order
+    from conversions
+    left join order_carriers
+        on conversions.conversion_id = order_carriers.conversion_id
 ),
 
 final as (

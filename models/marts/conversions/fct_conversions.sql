@@ -1,17 +1,7 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='conversion_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        post_hook=["{% if is_incremental() %}delete from {{ this }} where conversion_id not in
-                    (select conversion_id from {{ ref('int_conversions_valued') }}){% endif %}"],
-    )
-}}
 -- One row per goal conversion, with the visitor, channel and campaign of the session it happened in.
 -- revenue: net revenue of the order (orders feed; completed - refunded), NULL when the conversion has no order.
 -- value: revenue when the conversion carries an order, else the goal's value.
--- Incremental like fct_sessions: only new or changed rows are written.
+-- A table rebuilt whole on every run, like fct_sessions (a refund or re-stitching changes old rows).
 with
 
 conversions as (
@@ -49,8 +39,3 @@ final as (
 )
 
 select * from final
-{% if is_incremental() %}
-    -- Only new or changed rows; delete+insert replaces the stored version.
-    except
-    select * from {{ this }}
-{% endif %}

@@ -90,7 +90,8 @@ final as (
         coalesce(consent_analytics, true) as is_consented,
         -- The site's own host (a page of this site) is not a traffic source.
         case when referrer_host_raw = page_host then null else referrer_host_raw end as referrer_host,
-        loaded_at
+        loaded_at,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _batch_at
     from renamed
 )
 
