@@ -21,7 +21,7 @@ matches as (
     where
         rule_kind = 'goal'
         {% if is_incremental() %}
-            and _batch_at > (select coalesce(max(done._batch_at), cast('1900-01-01' as timestamp)) from {{ this }} as done)
+            and {{ rewritten_since_last_run() }}
         {% endif %}
 ),
 
