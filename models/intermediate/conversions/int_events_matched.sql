@@ -97,6 +97,8 @@ page_matches as (
 ),
 
 pageview_matches as (
+    -- N = 0 matches the first event, N > 0 the N-th page view: two equi-joins (an OR in one join condition would
+    -- make a nested-loop join over every event).
     select
         rules.rule_kind,
         rules.rule_id,
@@ -112,10 +114,26 @@ pageview_matches as (
     inner join rules
         on
             rules.match_type = 'session_pageviews'
-            and (
-                (cast(rules.match_value as integer) <= 0 and indexed.event_index = 1)
-                or indexed.page_view_index = cast(rules.match_value as integer)
-            )
+            and cast(rules.match_value as integer) <= 0
+            and indexed.event_index = 1
+    union all
+    select
+        rules.rule_kind,
+        rules.rule_id,
+        rules.funnel_id,
+        rules.stage_order,
+        rules.match_type,
+        indexed.session_id,
+        indexed.event_id,
+        indexed.occurred_at_utc,
+        indexed.event_index,
+        indexed._batch_at
+    from indexed
+    inner join rules
+        on
+            rules.match_type = 'session_pageviews'
+            and cast(rules.match_value as integer) > 0
+            and indexed.page_view_index = cast(rules.match_value as integer)
 ),
 
 duration_matches as (
