@@ -42,17 +42,6 @@ MARTS = [
 TABLES = [f"marts.{m}" for m in MARTS] + ["intermediate.int_spend_daily", "intermediate.int_leads_lifecycle"]
 # Run timestamps differ between two builds by design; marts should have none.
 RUN_COLUMNS = {"_batch_at"}
-# Marts whose exact comparison fails today, with the reason. Not strict: the difference comes and goes.
-_GOAL_SCORE = (
-    "goal_score (sum of weight x conversions, DOUBLE weights such as 0.2 and 0.5) is summed in an order that "
-    "depends on row order and threads, so its last bits differ even between two full refreshes of the same data "
-    "(e.g. 78.6 vs 78.60000000000001)"
-)
-KNOWN_DIFFERENCES = {
-    "marts.fct_kpi_daily": _GOAL_SCORE,
-    "marts.fct_campaign_performance": _GOAL_SCORE,
-    "marts.fct_kpi_scorecard": f"actual and attainment of goal_score-based KPIs: {_GOAL_SCORE}",
-}
 
 
 def _files_until(landing: Path, last_day: date) -> list[str]:
@@ -220,15 +209,8 @@ def test_late_events_were_processed(both: duckdb.DuckDBPyConnection) -> None:
     assert sessions > 100 and days >= DAYS, (sessions, days)
 
 
-@pytest.mark.parametrize(
-    "table",
-    [
-        pytest.param(t, marks=pytest.mark.xfail(reason=KNOWN_DIFFERENCES[t], strict=False))
-        if t in KNOWN_DIFFERENCES
-        else t
-        for t in TABLES
-    ],
-)
+# Exactly equal, doubles included: money and goal scores are summed with exact_sum() (order-independent).
+@pytest.mark.parametrize("table", TABLES)
 def test_incremental_build_equals_full_refresh(both: duckdb.DuckDBPyConnection, table: str) -> None:
     columns = [r[0] for r in both.execute(f"describe ful.{table}").fetchall() if r[0] not in RUN_COLUMNS]
     cols = ", ".join(f'"{c}"' for c in columns)
@@ -240,19 +222,6 @@ def test_incremental_build_equals_full_refresh(both: duckdb.DuckDBPyConnection, 
         f"{table}: {n_inc} rows incrementally, {n_full} after a full refresh; "
         f"{len(only_inc)} only incremental (first {only_inc[:3]}), {len(only_full)} only full (first {only_full[:3]})"
     )
-
-
-@pytest.mark.parametrize("table", TABLES)
-def test_incremental_build_equals_full_refresh_up_to_float_rounding(
-    both: duckdb.DuckDBPyConnection, table: str
-) -> None:
-    """The same comparison with DOUBLE columns rounded to 6 decimals: catches real differences in the marts
-    whose exact comparison is a known failure above (summation-order noise is around 1e-14)."""
-    described = [r[:2] for r in both.execute(f"describe ful.{table}").fetchall() if r[0] not in RUN_COLUMNS]
-    cols = ", ".join(f'round("{c}", 6)' if t == "DOUBLE" else f'"{c}"' for c, t in described)
-    only_inc = both.execute(f"select {cols} from inc.{table} except all select {cols} from ful.{table}").fetchall()
-    only_full = both.execute(f"select {cols} from ful.{table} except all select {cols} from inc.{table}").fetchall()
-    assert (only_inc, only_full) == ([], []), f"{table}: only incremental {only_inc[:3]}, only full {only_full[:3]}"
 
 
 def test_sessions_reconcile_with_conversions(warehouses: tuple[Settings, Settings]) -> None:

@@ -37,8 +37,8 @@ orders as (
         visitor_id,
         min(occurred_at) as first_order_at,
         count(*) as orders,
-        sum(revenue) as revenue,
-        sum(coalesce(gross_margin, revenue)) as gross_margin
+        {{ exact_sum('revenue') }} as revenue,
+        {{ exact_sum('coalesce(gross_margin, revenue)') }} as gross_margin
     from conversions
     where is_order
     group by visitor_id

@@ -19,11 +19,11 @@ session_conversions as (
         sum(case when goal_type = 'macro' then 1 else 0 end) as macro_conversions,
         sum(case when goal_type = 'micro' then 1 else 0 end) as micro_conversions,
         sum(case when is_lead then 1 else 0 end) as leads,
-        sum(weight) as goal_score,
+        {{ exact_sum('weight') }} as goal_score,
         sum(case when is_order then 1 else 0 end) as orders,
-        sum(coalesce(revenue, 0)) as revenue,
+        {{ exact_sum('coalesce(revenue, 0)') }} as revenue,
         sum(case when order_id is not null then 1 else 0 end) as order_conversions,
-        sum(gross_margin) as gross_margin,
+        {{ exact_sum('gross_margin') }} as gross_margin,
         count(*) as conversions
     from conversions
     group by session_id

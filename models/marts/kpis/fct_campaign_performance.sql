@@ -52,7 +52,7 @@ monthly_kpis as (
         campaign_key,
         cast({{ dbt.date_trunc('month', 'date') }} as date) as month,
         arg_max(channel, sessions) as main_channel,
-        sum(spend) as spend,
+        {{ exact_sum('spend') }} as spend,
         sum(impressions) as impressions,
         sum(clicks) as clicks,
         sum(sessions) as sessions,
@@ -61,10 +61,10 @@ monthly_kpis as (
         sum(macro_conversions) as macro_conversions,
         sum(micro_conversions) as micro_conversions,
         sum(leads) as leads,
-        sum(goal_score) as goal_score,
+        {{ exact_sum('goal_score') }} as goal_score,
         sum(orders) as orders,
-        sum(revenue) as revenue,
-        sum(gross_margin) as gross_margin
+        {{ exact_sum('revenue') }} as revenue,
+        {{ exact_sum('gross_margin') }} as gross_margin
     from kpi_daily
     group by 1, 2
 ),

@@ -28,10 +28,10 @@ session_days as (
         sum(macro_conversions) as macro_conversions,
         sum(micro_conversions) as micro_conversions,
         sum(leads) as leads,
-        sum(goal_score) as goal_score,
+        {{ exact_sum('goal_score') }} as goal_score,
         sum(orders) as orders,
-        sum(revenue) as revenue,
-        sum(gross_margin) as gross_margin
+        {{ exact_sum('revenue') }} as revenue,
+        {{ exact_sum('gross_margin') }} as gross_margin
     from sessions
     group by 1, 2, 3
 ),
@@ -41,7 +41,7 @@ spend_days as (
         spend_date as kpi_date,
         channel,
         campaign_key,
-        sum(spend) as spend,
+        {{ exact_sum('spend') }} as spend,
         sum(impressions) as impressions,
         sum(clicks) as clicks
     from spend

@@ -51,17 +51,17 @@ daily_base as (
             cast({{ dbt.date_trunc('month', 'date') }} as date) as month,
             '{{ scope }}' as scope,
             {{ value }} as scope_value,
-            sum(spend) as spend,
+            {{ exact_sum('spend') }} as spend,
             sum(impressions) as impressions,
             sum(clicks) as clicks,
             sum(sessions) as sessions,
             sum(engaged_sessions) as engaged_sessions,
             sum(converting_sessions) as converting_sessions,
             sum(micro_converting_sessions) as micro_converting_sessions,
-            sum(goal_score) as goal_score,
+            {{ exact_sum('goal_score') }} as goal_score,
             sum(leads) as leads,
             sum(orders) as orders,
-            sum(revenue) as session_revenue
+            {{ exact_sum('revenue') }} as session_revenue
         from kpi_daily
         group by 1, 2, 3
         {% if not loop.last %}union all{% endif %}
@@ -104,7 +104,7 @@ customer_base as (
             '{{ scope }}' as scope,
             {{ value | replace('channel', 'acquisition_channel') }} as scope_value,
             count(*) as new_customers,
-            avg(clv_predicted) as clv
+            {{ exact_avg('clv_predicted') }} as clv
         from customers
         where first_order_at is not null
         group by 1, 2, 3
