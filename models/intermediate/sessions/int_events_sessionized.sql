@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='event_id',
         incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
+        on_schema_change='fail',
     )
 }}
 -- Every event with its session. A session is one device's events with no gap longer than

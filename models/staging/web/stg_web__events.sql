@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change='sync_all_columns',
+        on_schema_change='fail',
     )
 }}
 -- One row per event: names cleaned, traffic fields resolved from the columns or the page_url query string,
