@@ -9,6 +9,12 @@
 -- their own rules, and on an incremental run only the sessions rewritten since their last run; their filters on
 -- rule_kind and _batch_at reach the scan of int_events_sessionized (its CTEs are not materialized for that), so
 -- no match table of all history is written.
+{#- The columns every kind of match returns (one row per match). -#}
+{%- set match_columns -%}
+    rules.rule_kind, rules.rule_id, rules.funnel_id, rules.stage_order, rules.match_type,
+    indexed.session_id, indexed.event_id, indexed.occurred_at_utc, indexed.event_index, indexed._batch_at
+{%- endset %}
+
 with
 
 events as {{ not_materialized() }} (
@@ -58,17 +64,7 @@ indexed as {{ not_materialized() }} (
 ),
 
 event_matches as (
-    select
-        rules.rule_kind,
-        rules.rule_id,
-        rules.funnel_id,
-        rules.stage_order,
-        rules.match_type,
-        indexed.session_id,
-        indexed.event_id,
-        indexed.occurred_at_utc,
-        indexed.event_index,
-        indexed._batch_at
+    select {{ match_columns }}
     from indexed
     inner join rules
         on
@@ -77,17 +73,7 @@ event_matches as (
 ),
 
 page_matches as (
-    select
-        rules.rule_kind,
-        rules.rule_id,
-        rules.funnel_id,
-        rules.stage_order,
-        rules.match_type,
-        indexed.session_id,
-        indexed.event_id,
-        indexed.occurred_at_utc,
-        indexed.event_index,
-        indexed._batch_at
+    select {{ match_columns }}
     from indexed
     inner join rules
         on
@@ -99,17 +85,7 @@ page_matches as (
 pageview_matches as (
     -- N = 0 matches the first event, N > 0 the N-th page view: two equi-joins (an OR in one join condition would
     -- make a nested-loop join over every event).
-    select
-        rules.rule_kind,
-        rules.rule_id,
-        rules.funnel_id,
-        rules.stage_order,
-        rules.match_type,
-        indexed.session_id,
-        indexed.event_id,
-        indexed.occurred_at_utc,
-        indexed.event_index,
-        indexed._batch_at
+    select {{ match_columns }}
     from indexed
     inner join rules
         on
@@ -117,17 +93,7 @@ pageview_matches as (
             and cast(rules.match_value as integer) <= 0
             and indexed.event_index = 1
     union all
-    select
-        rules.rule_kind,
-        rules.rule_id,
-        rules.funnel_id,
-        rules.stage_order,
-        rules.match_type,
-        indexed.session_id,
-        indexed.event_id,
-        indexed.occurred_at_utc,
-        indexed.event_index,
-        indexed._batch_at
+    select {{ match_columns }}
     from indexed
     inner join rules
         on
