@@ -50,7 +50,7 @@ span as (
         greatest({{ dbt.datediff('min(session_date)', 'max(session_date)', 'day') }} + 1, 1) / 365.25 as years,
         (select count(o.visitor_id) from orders as o) as customers,
         (select sum(o.orders) from orders as o) as total_orders,
-        (select {{ safe_divide('sum(o.gross_margin)', 'sum(o.revenue)') }} from orders as o) as margin_rate
+        (select {{ safe_divide(exact_sum('o.gross_margin'), exact_sum('o.revenue')) }} from orders as o) as margin_rate
     from sessions
 ),
 

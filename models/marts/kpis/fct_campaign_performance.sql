@@ -83,21 +83,16 @@ monthly_attribution as (
         campaign_key,
         cast({{ dbt.date_trunc('month', 'converting_session_date') }} as date) as month,
         {%- for model in ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay'] %}
-            sum(case when model = '{{ model }}' then credit else 0 end) as attributed_conversions_{{ model }},
+            {{ exact_sum("case when model = '" ~ model ~ "' then credit else 0 end") }}
+                as attributed_conversions_{{ model }},
         {%- endfor %}
-        sum(case when model = '{{ var("attribution_model") }}' then credit else 0 end) as attributed_conversions,
-        sum(case when model = '{{ var("attribution_model") }}' then attributed_revenue else 0 end)
-            as attributed_revenue,
-        sum(case when model = '{{ var("attribution_model") }}' then attributed_gross_margin else 0 end)
-            as attributed_gross_margin,
+        {%- set when_configured = "case when model = '" ~ var("attribution_model") ~ "' then " %}
+        {{ exact_sum(when_configured ~ 'credit else 0 end') }} as attributed_conversions,
+        {{ exact_sum(when_configured ~ 'attributed_revenue else 0 end') }} as attributed_revenue,
+        {{ exact_sum(when_configured ~ 'attributed_gross_margin else 0 end') }} as attributed_gross_margin,
         -- margin a conversion brings: gross margin of orders + goal value of conversions without revenue
-        sum(
-            case
-                when model = '{{ var("attribution_model") }}'
-                    then attributed_gross_margin + attributed_value - attributed_revenue
-                else 0
-            end
-        ) as attributed_margin_value
+        {{ exact_sum(when_configured ~ 'attributed_gross_margin + attributed_value - attributed_revenue else 0 end') }}
+            as attributed_margin_value
     from attributed
     group by 1, 2
 ),
@@ -105,8 +100,8 @@ monthly_attribution as (
 site_break_even as (
     select
         cast({{ dbt.date_trunc('month', 'converting_session_date') }} as date) as month,
-        {{ safe_divide('sum(attributed_gross_margin + attributed_value - attributed_revenue)', 'sum(credit)') }}
-            as site_break_even_cpa
+        {{ safe_divide(exact_sum('attributed_gross_margin + attributed_value - attributed_revenue'),
+                       exact_sum('credit')) }} as site_break_even_cpa
     from attributed
     where model = '{{ var("attribution_model") }}'
     group by 1

@@ -87,9 +87,9 @@ attribution_base as (
             cast({{ dbt.date_trunc('month', 'converting_session_date') }} as date) as month,
             '{{ scope }}' as scope,
             {{ value }} as scope_value,
-            sum(credit) as attributed_conversions,
-            sum(attributed_revenue) as attributed_revenue,
-            sum(attributed_gross_margin) as attributed_gross_margin
+            {{ exact_sum('credit') }} as attributed_conversions,
+            {{ exact_sum('attributed_revenue') }} as attributed_revenue,
+            {{ exact_sum('attributed_gross_margin') }} as attributed_gross_margin
         from attributed
         where model = '{{ model }}'
         group by 1, 2, 3
