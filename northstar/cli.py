@@ -57,16 +57,37 @@ def generate(
 
 
 @app.command()
+def sources() -> None:
+    """List the source adapters `northstar load` knows, with the file shapes each accepts."""
+    from rich.table import Table
+
+    from northstar.sources import all_sources
+
+    caption = "northstar load PATH picks one by content; --source NAME forces it"
+    table = Table(title="northstar sources", caption=caption)
+    table.add_column("source")
+    table.add_column("feeds")
+    table.add_column("format")
+    table.add_column("file shapes it accepts", overflow="fold")
+    for s in all_sources():
+        table.add_row(s.name, s.kind or "any kind", s.title, "\n".join(s.shapes))
+    console.print(table)
+
+
+@app.command()
 def load(
     paths: Annotated[list[str], typer.Argument(help="Files, directories or globs of landing files.")],
     kind: Annotated[
         str | None, typer.Option(help="events, ad_spend, orders or leads (default: from the file name).")
     ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Read the files as this source (see `northstar sources`); default: by content.")
+    ] = None,
 ) -> None:
-    """Validate landing files and load them into raw.*; bad rows go to raw.quarantine. Idempotent."""
+    """Validate landing files or real exports and load them into raw.*; bad rows go to raw.quarantine. Idempotent."""
     from northstar.ingest.load import load_paths
 
-    report = load_paths(_settings(), paths, kind=kind)
+    report = load_paths(_settings(), paths, kind=kind, source=source)
     console.print(report.summary_table())
     if report.errors:
         raise typer.Exit(1)

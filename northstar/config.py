@@ -54,6 +54,7 @@ class Settings:
     recommendation_scale_ratio: float = 0.8  # CPA at or below this x min(break-even, target) -> scale
     expected_lifetime_years: float = 3.0
     pii_salt: str = field(default="northstar-dev-salt", repr=False)
+    max_quarantine_share: float = 0.9  # a file with this share of its rows quarantined (or more) fails to load
     memory_limit: str = "4GB"
     threads: int = 2
     serving_storage_version: str = "v1.2.0"
@@ -136,6 +137,7 @@ def load_settings() -> Settings:
         recommendation_scale_ratio=_env_float("RECOMMENDATION_SCALE_RATIO", 0.8),
         expected_lifetime_years=_env_float("EXPECTED_LIFETIME_YEARS", 3.0),
         pii_salt=_env("PII_SALT", "northstar-dev-salt"),
+        max_quarantine_share=_env_float("MAX_QUARANTINE_SHARE", 0.9),
         memory_limit=_env("MEMORY_LIMIT", "4GB"),
         threads=_env_int("THREADS", 2),
         serving_storage_version=_env("SERVING_STORAGE_VERSION", "v1.2.0"),
@@ -161,6 +163,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"NORTHSTAR_PARTITIONS_START={s.partitions_start!r} is not a date like 2026-01-01") from None
     if s.session_timeout_minutes <= 0:
         raise ConfigError("NORTHSTAR_SESSION_TIMEOUT_MINUTES must be > 0")
+    if not 0 < s.max_quarantine_share <= 1:
+        raise ConfigError(
+            f"NORTHSTAR_MAX_QUARANTINE_SHARE={s.max_quarantine_share:g} must be above 0 and at most 1 (default 0.9)"
+        )
     try:
         from zoneinfo import ZoneInfo
 

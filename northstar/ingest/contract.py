@@ -79,6 +79,9 @@ AD_SPEND = (
     Column("clicks", INTEGER, non_negative=True),
     Column("spend", DECIMAL, required=True, non_negative=True),
     Column("currency", CURRENCY, required=True),
+    Column("platform_conversions", DECIMAL, non_negative=True),
+    Column("platform_conversion_value", DECIMAL, non_negative=True),
+    Column("account_timezone"),
 )
 
 ORDERS = (

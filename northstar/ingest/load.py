@@ -27,7 +27,6 @@ Timestamps: ISO-8601 with an offset or Z are converted to UTC, naive ones are ta
 from __future__ import annotations
 
 import glob as globlib
-import gzip
 import hashlib
 import shutil
 import time
@@ -46,22 +45,9 @@ from northstar.config import Settings
 from northstar.db import connect_warehouse
 from northstar.ingest import contract as C
 from northstar.ingest.schema import KINDS, ensure_raw_schema
-
-# File name endings -> format. Checked after stripping an optional ".gz".
-FORMATS: dict[str, str] = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".csv": "csv",
-    ".parquet": "parquet",
-}
-
-_FIELD_SEP = chr(1)  # never appears in a valid JSON line (control characters must be escaped in JSON)
-_MAX_LINE_BYTES = 32 * 1024 * 1024
-
-
-class LoadFileError(Exception):
-    """A whole file cannot be loaded; the message names the file and, where possible, the fix."""
+from northstar.sources import LoadFileError, Peek, Source, SourceFile, detect, detect_format, get, landing, peek
+from northstar.sources.sql import lit as _lit
+from northstar.sources.sql import q as _q
 
 
 @dataclass
@@ -157,22 +143,15 @@ def _short_note(f: FileResult) -> str:
 @dataclass
 class _Candidate:
     path: Path
-    kind: str | None
-    fmt: str | None
-    gz: bool
+    kind: str
+    source: Source
+    peek: Peek
     explicit: bool  # named on the command line (not found by walking a directory or a glob)
 
-
-def detect_format(name: str) -> tuple[str | None, bool]:
-    """('jsonl' | 'csv' | 'parquet' | None, gzip?) from a file name."""
-    lower = name.lower()
-    gz = lower.endswith(".gz")
-    if gz:
-        lower = lower[:-3]
-    for ext, fmt in FORMATS.items():
-        if lower.endswith(ext):
-            return fmt, gz
-    return None, gz
+    @property
+    def file_format(self) -> str:
+        """How the manifest records the file: the source and its format, e.g. 'ga4:jsonl.gz'."""
+        return f"{self.source.name}:{self.peek.fmt}{'.gz' if self.peek.gz else ''}"
 
 
 def kind_from_name(name: str) -> str | None:
@@ -189,12 +168,69 @@ def _walk(directory: Path) -> list[Path]:
     )
 
 
-def resolve_paths(paths: Iterable[str], kind: str | None = None) -> tuple[list[FileResult], list[_Candidate]]:
+def looks_like_text(p: Peek) -> str:
+    """What a file looks like, for error messages: a source's title, or what it holds."""
+    found = detect(p)
+    if found is not None:
+        return f"it looks like {found.title} (--source {found.name})"
+    return f"it looks like none of the known formats ({p.describe()}); `northstar sources` lists them"
+
+
+def _choose(
+    path: Path, fmt: str, gz: bool, kind: str | None, source: Source | None, explicit: bool
+) -> _Candidate | FileResult | None:
+    """Which source reads this file and which kind it feeds: a candidate, an error/skip result, or None (ignore).
+
+    Content decides (each source's `looks_like`); the landing format also goes by the file name prefix or --kind.
+    `source` (from --source) forces one source: a file that does not look like it is an error (explicit) or
+    skipped (found in a directory).
+    """
+    p = peek(path, fmt, gz)
+    name_kind = kind_from_name(path.name)
+    if source is not None:
+        if not source.looks_like(p):
+            msg = f"{path}: does not look like {source.title} (--source {source.name}); {looks_like_text(p)}"
+            return FileResult(str(path), kind, "error" if explicit else "skipped", message=msg)
+        src = source
+    else:
+        src = detect(p) or landing.SOURCE
+    if src.kind is not None:
+        if kind is not None and src.kind != kind:
+            if not explicit:
+                return None  # --kind on a directory selects that kind's files
+            msg = f"{path}: is {src.title}, which holds {src.kind}, not {kind}; drop --kind or pick another file"
+            return FileResult(str(path), kind, "error", message=msg)
+        return _Candidate(path.resolve(), src.kind, src, p, explicit)
+    # the landing format: kind from --kind, else the name, else the columns
+    if kind is not None and not explicit and name_kind is not None and name_kind != kind:
+        return None
+    file_kind = kind or name_kind or landing.kind_of(p)
+    if file_kind is None:
+        if not explicit:
+            return FileResult(
+                str(path),
+                None,
+                "skipped",
+                message=f"not a landing file: {looks_like_text(p)}; its name starts with none of {', '.join(KINDS)}",
+            )
+        return FileResult(
+            str(path),
+            None,
+            "error",
+            message=f"{path}: cannot tell what this is: {looks_like_text(p)}, and its name starts with none of"
+            f" {', '.join(KINDS)}; pass --source or --kind",
+        )
+    return _Candidate(path.resolve(), file_kind, src, p, explicit)
+
+
+def resolve_paths(
+    paths: Iterable[str], kind: str | None = None, source: Source | None = None
+) -> tuple[list[FileResult], list[_Candidate]]:
     """Expand files, directories and globs. Returns (results for paths that are errors or skipped, files to load).
 
-    A file named explicitly must be loadable (known format, kind from --kind or its name prefix) or it is an error.
-    Files found by walking a directory or expanding a glob are filtered: other formats are ignored, files whose
-    name matches no kind are reported as skipped (e.g. the generator's incidents.json), and with --kind only that
+    A file named explicitly must be loadable (known format, a source recognises it or its kind is known) or it is
+    an error. Files found by walking a directory or expanding a glob are filtered: other formats are ignored, files
+    nothing recognises are reported as skipped (e.g. the generator's incidents.json), and with --kind only that
     kind's files are taken (so one Dagster asset per kind can point at the whole landing directory).
     """
     early: list[FileResult] = []
@@ -207,9 +243,8 @@ def resolve_paths(paths: Iterable[str], kind: str | None = None) -> tuple[list[F
             return
         seen.add(real)
         fmt, gz = detect_format(path.name)
-        name_kind = kind_from_name(path.name)
-        if explicit:
-            if fmt is None:
+        if fmt is None:
+            if explicit:
                 early.append(
                     FileResult(
                         str(path),
@@ -219,37 +254,12 @@ def resolve_paths(paths: Iterable[str], kind: str | None = None) -> tuple[list[F
                         " (optionally .gz)",
                     )
                 )
-                return
-            file_kind = kind or name_kind
-            if file_kind is None:
-                early.append(
-                    FileResult(
-                        str(path),
-                        None,
-                        "error",
-                        message=f"{path}: cannot tell what kind of data this is; pass --kind"
-                        f" ({', '.join(KINDS)}) or rename it to start with one of them",
-                    )
-                )
-                return
-            found.append(_Candidate(real, file_kind, fmt, gz, True))
-            return
-        if fmt is None:
-            return  # not a landing format at all (README, _SUCCESS, ...): ignore quietly
-        if kind is not None and name_kind is not None and name_kind != kind:
-            return  # --kind on a directory selects that kind's files
-        if name_kind is None:
-            early.append(
-                FileResult(
-                    str(path),
-                    None,
-                    "skipped",
-                    message="not a landing file (name starts with none of "
-                    f"{', '.join(KINDS)}); name it with --kind to load it",
-                )
-            )
-            return
-        found.append(_Candidate(real, name_kind, fmt, gz, False))
+            return  # found in a directory: not a landing format at all (README, _SUCCESS, ...): ignore quietly
+        chosen = _choose(path, fmt, gz, kind, source, explicit)
+        if isinstance(chosen, _Candidate):
+            found.append(chosen)
+        elif chosen is not None:
+            early.append(chosen)
 
     for raw in paths:
         if any(ch in raw for ch in "*?["):
@@ -291,19 +301,6 @@ def resolve_paths(paths: Iterable[str], kind: str | None = None) -> tuple[list[F
 
 # --------------------------------------------------------------------------------------------------
 # SQL helpers
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _clean(expr: str) -> str:
-    """Trimmed text, empty -> NULL."""
-    return f"nullif(trim({expr}), '')"
 
 
 # '|AED|AFN|...|': a 3-letter code is valid when '|CODE|' occurs in it (one string search, trivial to plan)
@@ -379,201 +376,6 @@ def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     if names:
         con.execute("; ".join(f"drop table if exists temp.{_q(n)}" for (n,) in names))
-
-
-# One row per rejected line: (line, reason, text). Invalid encoding wins over other structural errors.
-_REJECTED_LINES = f"""
-    select line,
-           case when bool_or(error_type = 'INVALID ENCODING') then {_lit(C.REASON_ENCODING)}
-                else {_lit(C.REASON_MALFORMED)} end as reason,
-           any_value(csv_line) as text
-    from _ns_rej
-    group by line
-"""
-
-
-def _reader_opts() -> str:
-    return (
-        "ignore_errors = true, store_rejects = true, rejects_table = '_ns_rej', rejects_scan = '_ns_rej_scans', "
-        f"max_line_size = {_MAX_LINE_BYTES}"
-    )
-
-
-def _numbered(con: duckdb.DuckDBPyConnection, table: str, header_lines: int) -> str:
-    """SQL giving (rn, *) for the good rows of `table`, numbered by their position among all records.
-
-    DuckDB drops rejected lines from the result; their line numbers are in _ns_rej. Good rows keep file order
-    (rowid of the temp table), so the k-th good row sits on the k-th record number that was not rejected.
-    """
-    n_rej = con.execute("select count(distinct line) from _ns_rej").fetchone()[0]
-    if n_rej == 0:
-        return f"select rowid + 1 as rn, * from {table}"
-    total = con.execute(f"select count(*) from {table}").fetchone()[0] + n_rej
-    return f"""
-        select slots.rn, t.* exclude (rid)
-        from (select rowid as rid, * from {table}) as t
-        join (
-            select n as rn, row_number() over (order by n) - 1 as rid
-            from range(1, {total} + 1) as r(n)
-            where n not in (select line - {header_lines} from _ns_rej)
-        ) as slots on slots.rid = t.rid
-    """
-
-
-def _reject_rows(header_lines: int, names: list[str]) -> str:
-    nulls = ", ".join(f"null as {_q(n)}" for n in names)
-    return f"""
-        select cast(line as bigint) - {header_lines} as row_number, reason as pre_reason, text as raw_text,
-               {nulls}{", " if nulls else ""}null::json as extra
-        from ({_REJECTED_LINES})
-    """
-
-
-def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
-    cols = C.CONTRACT[kind]
-    con.execute(
-        f"""create temp table _ns_lines as
-        select line from read_csv({_lit(str(path))}, columns = {{'line': 'varchar'}}, header = false,
-            delim = {_lit(_FIELD_SEP)}, quote = '', escape = '', auto_detect = false, {_reader_opts()})"""
-    )
-    numbered = _numbered(con, "_ns_lines", 0)
-    # Strip a byte-order mark on the first line; blank lines are not records.
-    con.execute(
-        f"""create or replace temp table _ns_lines as
-        select rn, line, json_valid(line) and starts_with(ltrim(line), '{{') as ok
-        from (
-            select rn, case when rn = 1 then ltrim(line, chr(65279)) else line end as line
-            from ({numbered})
-            where line is not null and trim(line) <> ''
-        )"""
-    )
-    object_ok = "ok"
-    keys = [
-        r[0]
-        for r in con.execute("select distinct unnest(json_keys(line)) from _ns_lines where ok order by 1").fetchall()
-    ]
-    known = {c.name for c in cols}
-    n_lines, n_objects = con.execute("select count(*), count(*) filter (where ok) from _ns_lines").fetchone()
-    if n_lines and not n_objects:
-        raise LoadFileError(f"{path}: not JSON Lines: none of its {n_lines:,} lines is a JSON object")
-    present = {k.lower() for k in keys}
-    required = [c.name for c in cols if c.required]
-    if n_objects and not present & set(required):
-        raise LoadFileError(
-            f"{path}: does not look like {kind} data: none of {', '.join(required)} appears in any record"
-            f" (keys found: {', '.join(sorted(keys)[:12])}); check --kind or the file name"
-        )
-    idx = {k: i + 1 for i, k in enumerate(keys)}
-    paths_sql = "[" + ", ".join(_lit('$."' + k.replace('"', '\\"') + '"') for k in keys) + "]"
-    select_cols = []
-    for c in cols:
-        variants = [k for k in keys if k.lower() == c.name]
-        if not variants:
-            select_cols.append(f"null::varchar as {_q(c.name)}")
-        else:
-            parts = ", ".join(_clean(f"v[{idx[k]}]") for k in variants)
-            expr = parts if len(variants) == 1 else f"coalesce({parts})"
-            select_cols.append(f"{expr} as {_q(c.name)}")
-    unknown = [k for k in keys if k.lower() not in known]
-    if unknown:
-        upaths = "[" + ", ".join(_lit('$."' + k.replace('"', '\\"') + '"') for k in unknown) + "]"
-        obj = ", ".join(f"{_lit(k)}, u[{i + 1}]" for i, k in enumerate(unknown))
-        extra = f"case when list_count(u) > 0 then json_object({obj}) end"
-        extract_u = f", case when {object_ok} then json_extract(line, {upaths}) end as u"
-    else:
-        extra, extract_u = "null::json", ""
-    extract_v = f"case when {object_ok} then json_extract_string(line, {paths_sql}) end" if keys else "null"
-    con.execute(
-        f"""create temp table _ns_src as
-        select cast(rn as bigint) as row_number,
-               case when not {object_ok} then {_lit(C.REASON_MALFORMED)} end as pre_reason,
-               line as raw_text,
-               {", ".join(select_cols)},
-               {extra} as extra
-        from (select rn, line, ok, {extract_v} as v{extract_u} from _ns_lines)
-        union all
-        {_reject_rows(0, [c.name for c in cols])}"""
-    )
-
-
-def _stage_table(
-    con: duckdb.DuckDBPyConnection, path: Path, kind: str, source_sql: str, header_lines: int, fmt: str
-) -> None:
-    """CSV and Parquet: columns by name (case-insensitive), everything cast to varchar."""
-    cols = C.CONTRACT[kind]
-    desc = con.execute(f"describe {source_sql}").fetchall()
-    names = [d[0] for d in desc if d[0] != "file_row_number"]
-    types = {d[0]: str(d[1]).upper() for d in desc}
-    by_lower: dict[str, list[str]] = {}
-    for n in names:
-        by_lower.setdefault(n.strip().lower(), []).append(n)
-    missing = [c.name for c in cols if c.required and c.name not in by_lower]
-    if missing:
-        raise LoadFileError(
-            f"{path}: has no column {', '.join(missing)} (required for {kind}); columns found:"
-            f" {', '.join(names[:20])}; check --kind or the file name"
-        )
-
-    def as_text(n: str) -> str:
-        t = types.get(n, "")
-        if any(x in t for x in ("STRUCT", "MAP", "[]", "JSON", "UNION")):
-            return f"cast(to_json({_q(n)}) as varchar)"
-        return f"cast({_q(n)} as varchar)"
-
-    select_cols = []
-    for c in cols:
-        variants = by_lower.get(c.name, [])
-        if not variants:
-            select_cols.append(f"null::varchar as {_q(c.name)}")
-        else:
-            parts = ", ".join(_clean(as_text(n)) for n in variants)
-            expr = parts if len(variants) == 1 else f"coalesce({parts})"
-            select_cols.append(f"{expr} as {_q(c.name)}")
-    known = {c.name for c in cols}
-    unknown = [n for n in names if n.strip().lower() not in known]
-    if unknown:
-        any_set = " or ".join(f"{_q(n)} is not null" for n in unknown)
-        obj = ", ".join(f"{_lit(n)}, {_q(n)}" for n in unknown)
-        extra = f"case when {any_set} then json_object({obj}) end"
-    else:
-        extra = "null::json"
-    if fmt == "parquet":
-        numbered = f"select file_row_number + 1 as rn, * from ({source_sql})"
-        rejects = ""
-    else:
-        con.execute(f"create temp table _ns_csv as {source_sql}")
-        numbered = _numbered(con, "_ns_csv", header_lines)
-        rejects = f"union all {_reject_rows(header_lines, [c.name for c in cols])}"
-    con.execute(
-        f"""create temp table _ns_src as
-        select cast(rn as bigint) as row_number, null::varchar as pre_reason, null::varchar as raw_text,
-               {", ".join(select_cols)}, {extra} as extra
-        from ({numbered})
-        {rejects}"""
-    )
-
-
-def _stage(con: duckdb.DuckDBPyConnection, cand: _Candidate, tmp_dir: Path) -> None:
-    path, kind = cand.path, cand.kind
-    assert kind is not None
-    if cand.fmt == "jsonl":
-        _stage_jsonl(con, path, kind)
-    elif cand.fmt == "csv":
-        src = f"""select * from read_csv({_lit(str(path))}, all_varchar = true, header = true, delim = ',',
-            quote = '"', escape = '"', {_reader_opts()})"""
-        _stage_table(con, path, kind, src, 1, "csv")
-    elif cand.fmt == "parquet":
-        if cand.gz:
-            # read_parquet cannot read gzip: unpack to the warehouse's temp directory first.
-            tmp_dir.mkdir(parents=True, exist_ok=True)
-            unpacked = tmp_dir / (path.name[:-3] or "file.parquet")
-            with gzip.open(path, "rb") as src_fh, unpacked.open("wb") as dst_fh:
-                shutil.copyfileobj(src_fh, dst_fh, 8 * 1024 * 1024)
-            path = unpacked
-        src = f"select * from read_parquet({_lit(str(path))}, file_row_number = true)"
-        _stage_table(con, path, kind, src, 0, "parquet")
-    else:
-        raise LoadFileError(f"{path}: unknown format")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -722,14 +524,26 @@ def _write(
             f"row accounting does not add up: read {n_read}, loaded {inserted}/{n_load}, "
             f"quarantined {quarantined}/{n_quar}, duplicates {n_dup}"
         )
-    fmt = cand.fmt + (".gz" if cand.gz else "")
-    con.execute(
-        """insert into raw.load_manifest (load_id, source_file, kind, file_format, checksum, size_bytes,
-            rows_read, rows_loaded, rows_quarantined, duplicates_skipped, loaded_at)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [load_id, str(cand.path), kind, fmt, checksum, size, n_read, n_load, n_quar, n_dup, loaded_at],
-    )
+    _write_manifest(con, cand, load_id, checksum, size, (n_read, n_load, n_quar, n_dup), loaded_at)
     return n_read, n_load, n_quar, n_dup
+
+
+def _write_manifest(
+    con: duckdb.DuckDBPyConnection,
+    cand: _Candidate,
+    load_id: str,
+    checksum: str,
+    size: int,
+    counts: tuple[int, int, int, int],
+    loaded_at: datetime,
+) -> None:
+    fmt = cand.peek.fmt + (".gz" if cand.peek.gz else "")
+    con.execute(
+        """insert into raw.load_manifest (load_id, source_file, kind, file_format, source, checksum, size_bytes,
+            rows_read, rows_loaded, rows_quarantined, duplicates_skipped, loaded_at)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [load_id, str(cand.path), cand.kind, fmt, cand.source.name, checksum, size, *counts, loaded_at],
+    )
 
 
 def file_checksum(path: Path) -> tuple[str, int]:
@@ -774,14 +588,13 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candida
             con.execute("create or replace temp table _ns_rows as select 'load' as _ns_status where false")
             con.begin()
             in_tx = True
-            con.execute(
-                """insert into raw.load_manifest values (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)""",
-                [load_id, str(cand.path), cand.kind, cand.fmt + (".gz" if cand.gz else ""), checksum, loaded_at],
-            )
             counts = (0, 0, 0, 0)
+            _write_manifest(con, cand, load_id, checksum, size, counts, loaded_at)
         else:
-            _stage(con, cand, settings.warehouse_dir / ".duckdb_tmp" / "unpacked")
+            tmp_dir = settings.warehouse_dir / ".duckdb_tmp" / "unpacked"
+            cand.source.stage(con, SourceFile(cand.peek, cand.kind, settings, tmp_dir))
             _validate(con, cand.kind, settings.pii_salt, loaded_at)
+            _check_quarantine_share(con, cand, settings.max_quarantine_share)
             con.begin()
             in_tx = True
             counts = _write(con, cand, load_id, loaded_at, checksum, size)
@@ -805,6 +618,26 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candida
     return result
 
 
+def _check_quarantine_share(con: duckdb.DuckDBPyConnection, cand: _Candidate, max_share: float) -> None:
+    """Fail the file when (nearly) every row would go to quarantine: it is the wrong file, not bad rows.
+
+    A file that is all quarantine is most often another format than the one it was read as; loading it would
+    report "loaded" while nothing landed.
+    """
+    n_rows, n_quar, top_reason = con.execute(
+        """select count(*), count(*) filter (where _ns_status = 'quarantine'),
+                  mode(_ns_reason) filter (where _ns_status = 'quarantine')
+           from _ns_rows"""
+    ).fetchone()
+    if n_rows and n_quar / n_rows >= max_share:
+        share = "all" if n_quar == n_rows else f"{n_quar:,} of {n_rows:,}"
+        raise LoadFileError(
+            f"{cand.path}: {share} rows would be quarantined (most often: {top_reason}) when read as"
+            f" {cand.source.title}; {looks_like_text(cand.peek)}"
+            f" (the limit is NORTHSTAR_MAX_QUARANTINE_SHARE={max_share:g})"
+        )
+
+
 def _before_commit(cand: _Candidate) -> None:
     """Hook for tests that simulate a crash after the inserts and before the commit."""
 
@@ -823,18 +656,25 @@ def load_paths(
     kind: str | None = None,
     progress: bool = True,
     on_file: Callable[[FileResult], None] | None = None,
+    source: str | None = None,
 ) -> LoadReport:
     """Load landing files, directories or globs into raw.*; one transaction per file, idempotent by checksum.
 
+    Each file is read by the source adapter that recognises it (`source` forces one, see northstar/sources).
     Errors in one file never stop the others; they are in `report.errors`. `on_file` is called after each file.
     """
+    report = LoadReport()
     if kind is not None and kind not in KINDS:
-        report = LoadReport()
         report.files.append(
             FileResult(", ".join(paths), kind, "error", message=f"--kind {kind!r} is not one of {', '.join(KINDS)}")
         )
         return report
-    early, candidates = resolve_paths(paths, kind)
+    try:
+        forced = get(source) if source is not None else None
+    except KeyError as exc:
+        report.files.append(FileResult(", ".join(paths), kind, "error", message=f"--source: {exc.args[0]}"))
+        return report
+    early, candidates = resolve_paths(paths, kind, forced)
     report = LoadReport(files=list(early))
     if not candidates:
         return report

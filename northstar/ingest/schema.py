@@ -62,6 +62,9 @@ create table if not exists raw.ad_spend (
     clicks bigint,
     spend decimal(18, 4) not null,
     currency varchar not null,
+    platform_conversions decimal(18, 4),
+    platform_conversion_value decimal(18, 4),
+    account_timezone varchar,
     {_LINEAGE}
 );
 
@@ -107,13 +110,26 @@ create table if not exists raw.load_manifest (
     rows_loaded bigint not null,
     rows_quarantined bigint not null,
     duplicates_skipped bigint not null,
-    loaded_at timestamp not null
+    loaded_at timestamp not null,
+    source varchar              -- the source adapter that read the file (`northstar sources`), e.g. ga4, landing
 );
 """
 
 KINDS = ("events", "ad_spend", "orders", "leads")
 
 
+# Columns added after the first release: a warehouse created before them gets them on its next load. They go at the
+# end of the table (DuckDB appends), which is why inserts always name their columns.
+_ADDED_COLUMNS = (
+    ("ad_spend", "platform_conversions", "decimal(18, 4)"),
+    ("ad_spend", "platform_conversion_value", "decimal(18, 4)"),
+    ("ad_spend", "account_timezone", "varchar"),
+    ("load_manifest", "source", "varchar"),
+)
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and tables if they are missing (idempotent)."""
+    """Create the raw schema and tables if they are missing, and add columns added since (idempotent)."""
     con.execute(RAW_DDL)
+    for table, column, type_ in _ADDED_COLUMNS:
+        con.execute(f"alter table raw.{table} add column if not exists {column} {type_}")

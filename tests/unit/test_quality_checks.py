@@ -38,7 +38,7 @@ def _warehouse(tmp_path: Path, last_day_hours: int = 24, quarantined: int = 0) -
     con.execute(
         """insert into raw.load_manifest
         select 'l' || d, 'events_2026-01-' || lpad(cast(d + 1 as varchar), 2, '0') || '.jsonl', 'events', 'jsonl',
-               'sum' || d, 100, n + q, n, q, 0, now()
+               'sum' || d, 100, n + q, n, q, 0, now(), 'landing'
         from (select d, case when d = 9 then ? else 24 end as n, case when d = 9 then ? else 0 end as q
               from range(0, 10) as t(d))""",
         [last_day_hours, quarantined],
