@@ -44,16 +44,46 @@ def generate(
     file_format: Annotated[
         str | None, typer.Option("--format", help="jsonl, csv or parquet for events (default: by size).")
     ] = None,
+    as_sources: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Write real export formats instead: source names, comma-separated (ga4, segment, google_ads, ...,"
+            " shopify, hubspot), or `real` for GA4 + every ad platform + Shopify + HubSpot.",
+        ),
+    ] = None,
 ) -> None:
     """Write synthetic landing files (events, ad_spend, orders, leads) plus an incidents manifest."""
+    import shutil
+    import tempfile
+
     from northstar.sample.generate import generate as run_generate
 
     try:
         start_day = date.fromisoformat(start)
     except ValueError:
         raise UserError(f"--start {start!r} is not a date like 2026-01-01") from None
-    result = run_generate(out, days=days, start=start_day, visitors=visitors, seed=seed, file_format=file_format)
-    console.print(result.summary())
+    if not as_sources:
+        result = run_generate(out, days=days, start=start_day, visitors=visitors, seed=seed, file_format=file_format)
+        console.print(result.summary())
+        return
+    from northstar.sample.as_sources import resolve, write_as
+
+    names = [n.strip() for n in as_sources.split(",") if n.strip()]
+    resolve(names)  # a bad name fails before minutes of generating
+    landing = Path(tempfile.mkdtemp(prefix="northstar-landing-"))
+    try:
+        result = run_generate(
+            landing, days=days, start=start_day, visitors=visitors, seed=seed, file_format=file_format
+        )
+        console.print(f"generated {sum(result.rows.values()):,} landing rows; writing them as {as_sources} ...")
+        written = write_as(_settings(), landing, out, names)
+    finally:
+        shutil.rmtree(landing, ignore_errors=True)
+    console.print(
+        f"wrote {len(written.files)} files into {out} as {', '.join(written.sources)} (+ landing format"
+        " for the rest); the demo's deliberate bad rows are left out"
+    )
 
 
 @app.command()
