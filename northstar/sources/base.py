@@ -109,6 +109,7 @@ class Source:
     # Writes contract rows in this source's shape (`northstar generate --as`); see northstar/sources/export.py.
     export: Callable[..., list[Path]] | None = None
     order: int = 50  # detection order: more specific shapes first; the landing format is tried last
+    platform: str | None = None  # ad_spend sources: the contract `platform` value they load and export
 
 
 def _open_text(path: Path, gz: bool) -> io.TextIOBase:
