@@ -94,6 +94,16 @@ def test_quarantine_share_above_five_percent_fails(tmp_path: Path) -> None:
     assert good.success, good.failure_text()
 
 
+def test_quarantine_share_finds_the_day_in_ga4_style_file_names(tmp_path: Path) -> None:
+    # GA4's export names its files events_YYYYMMDD: day 10's file must still be found (2 / 26 > 5 % fails).
+    settings = _warehouse(tmp_path, quarantined=2)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("update raw.load_manifest set source_file = replace(source_file, '2026-01-', '202601')")
+        assert con.execute("select count(*) from raw.load_manifest where source_file like '%20260110%'").fetchone()
+    bad = run_checks(settings, suites=["raw_load_manifest"])
+    assert _failed(bad) == {"quarantine share"}
+
+
 def test_a_missing_table_is_a_blocking_failure_with_the_fix(tmp_path: Path) -> None:
     report = run_checks(_warehouse(tmp_path), suites=["marts_fct_kpi_daily"])
     assert not report.success
