@@ -89,19 +89,15 @@ def generate(
 @app.command()
 def sources() -> None:
     """List the source adapters `northstar load` knows, with the file shapes each accepts."""
-    from rich.table import Table
+    from rich.markup import escape
 
     from northstar.sources import all_sources
 
-    caption = "northstar load PATH picks one by content; --source NAME forces it"
-    table = Table(title="northstar sources", caption=caption)
-    table.add_column("source")
-    table.add_column("feeds")
-    table.add_column("format")
-    table.add_column("file shapes it accepts", overflow="fold")
     for s in all_sources():
-        table.add_row(s.name, s.kind or "any kind", s.title, "\n".join(s.shapes))
-    console.print(table)
+        console.print(f"[bold]{s.name}[/bold] -> {s.kind or 'any kind'}: {escape(s.title)}")
+        for shape in s.shapes:
+            console.print(f"  - {escape(shape)}", soft_wrap=True)
+    console.print("\n`northstar load PATH` picks the source by content; `--source NAME` forces one.")
 
 
 @app.command()
