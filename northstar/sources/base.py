@@ -121,8 +121,10 @@ def _head_lines(path: Path, gz: bool) -> list[str]:
     with _open_text(path, gz) as fh:
         text = fh.read(_PEEK_BYTES)
     lines = text.lstrip("\ufeff").splitlines()
-    if len(text) == _PEEK_BYTES and lines:
-        lines = lines[:-1]  # the last line may be cut
+    if len(text) == _PEEK_BYTES and len(lines) > 1:
+        # The last line may be cut. A lone first line stays (cut): a one-line JSON document larger than the peek
+        # (an API page saved as is) is then parsed whole below instead of looking empty.
+        lines = lines[:-1]
     return [ln for ln in lines if ln.strip()][:_PEEK_LINES]
 
 
@@ -169,10 +171,12 @@ def peek(path: Path, fmt: str, gz: bool) -> Peek:
         return Peek(path, fmt, gz, lines=lines, columns=tuple(first))
     # JSON: lines of objects, or one document (pretty-printed, or an array on one line)
     records: list[dict[str, Any]] = []
-    for ln in lines[:_PEEK_RECORDS]:
+    for i, ln in enumerate(lines[:_PEEK_RECORDS]):
         try:
             obj = json.loads(ln)
         except ValueError:
+            if i > 0 and records:
+                continue  # one malformed line in JSON Lines (it is quarantined at load), not a document
             records = []
             break
         if not isinstance(obj, dict):
