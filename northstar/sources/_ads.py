@@ -242,7 +242,10 @@ def stage_json_document(con: duckdb.DuckDBPyConnection, f: SourceFile, array_key
         )
     except duckdb.Error as exc:
         raise LoadFileError(f"{f.path}: not a readable JSON document ({' '.join(str(exc).split())[:200]})") from None
-    con.execute(f"create temp table _ns_tab_rej as select * from ({reject_rows(KIND, 0)}) where false")
+    con.execute(
+        f"""create temp table _ns_tab_rej as select null::bigint as row_number, null::varchar as pre_reason,
+            null::varchar as raw_text, {contract_select(KIND, {})}, null::json as extra where false"""
+    )
     return _tab_from_json(con, "_ns_items")
 
 
@@ -266,7 +269,8 @@ def finish(
         vals = [f"json_extract(raw_text, {json_path(c)})" if t.is_json else q(c) for c in unknown]
         any_set = " or ".join(f"{q(c)} is not null" for c in unknown)
         obj = ", ".join(f"{lit(c)}, {v}" for c, v in zip(unknown, vals, strict=True))
-        extra = f"case when {any_set} then json_object({obj}) end"
+        # merged into {}: keys whose value is null are dropped
+        extra = f"case when {any_set} then json_merge_patch('{{}}', json_object({obj})) end"
     else:
         extra = "null::json"
     reason = "pre_reason" if pre_reason is None else f"coalesce(pre_reason, {pre_reason})"

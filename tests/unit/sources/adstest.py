@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import jsonschema
 from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 from sourcetest import SAMPLES, load
 
 from northstar.config import Settings
@@ -64,7 +65,10 @@ def round_trip(tmp_path: Path, source: str, platform: str, not_carried: tuple[st
 def schema_errors(schema_path: Path, records: list[dict]) -> list[tuple[int, str]]:
     """(record index, JSON path) of every place a record breaks the vendored schema ($refs resolved in its folder)."""
     folder = schema_path.parent
-    resources = [(p.name, Resource.from_contents(json.loads(p.read_text()))) for p in folder.glob("*.json")]
+    resources = [
+        (p.name, Resource.from_contents(json.loads(p.read_text()), default_specification=DRAFT7))
+        for p in folder.glob("*.json")
+    ]
     registry = Registry().with_resources(resources)
     schema = json.loads(schema_path.read_text())
     validator_cls = jsonschema.validators.validator_for(schema)
