@@ -288,3 +288,52 @@ def require(f: SourceFile, t: Table, what: str, expr: str | None, hint: str) -> 
     if expr is None:
         raise LoadFileError(f"{f.path}: no {what} column; {hint}")
     return expr
+
+
+# --------------------------------------------------------------------------------------------------
+# Flat tables (one column per field): the mapping from the platform's column names
+
+
+def first_of(*exprs: str | None) -> str | None:
+    """The first non-empty of several columns (a name, else its id)."""
+    present = [e for e in exprs if e]
+    if len(present) < 2:
+        return present[0] if present else None
+    return f"coalesce(nullif(trim({present[0]}), ''), {present[1]})"
+
+
+def flat_mapping(
+    f: SourceFile,
+    t: Table,
+    platform: str,
+    roles: Mapping[str, tuple[str, ...]],
+    hints: Mapping[str, str],
+    account: Callable[[str | None], str | None] = lambda e: e,
+) -> tuple[dict[str, str | None], list[str | None]]:
+    """(contract mapping, source columns used) of a flat spend table; `roles` names the platform's columns per role
+    (date, account, campaign_id, campaign, adset, adset_id, ad, ad_id, impressions, clicks, spend, currency,
+    conversions, value, timezone, url). Account, campaign id and currency columns are required of the whole file."""
+    c = {role: t.col(*cands) for role, cands in roles.items()}
+    for role, what in (("currency", "currency"), ("account", "account"), ("campaign_id", "campaign id")):
+        require(f, t, what, c.get(role), hints.get(role, "include it in the export"))
+    mapping = {
+        "date": day(c.get("date")),
+        "platform": lit(platform),
+        "account_id": account(c.get("account")),
+        "campaign_id": c.get("campaign_id"),
+        "campaign_name": c.get("campaign"),
+        "adset_name": first_of(c.get("adset"), c.get("adset_id")),
+        "ad_name": first_of(c.get("ad"), c.get("ad_id")),
+        "impressions": num(c.get("impressions")),
+        "clicks": num(c.get("clicks")),
+        "spend": num(c.get("spend")),
+        "currency": c.get("currency"),
+        "platform_conversions": num(c.get("conversions")),
+        "platform_conversion_value": num(c.get("value")),
+        "account_timezone": iana(c.get("timezone")),
+        **utm_columns(t, c.get("url")),
+    }
+    # the time zone stays in extra too (UI labels are not IANA), and so does a title standing behind an ad id
+    used = [v for k, v in c.items() if k != "timezone" and not (k == "ad_id" and c.get("ad"))]
+    used += [t.col(k) for k in ("utm_source", "utm_medium", "utm_campaign")]
+    return mapping, used
