@@ -23,6 +23,10 @@ final as (
         coalesce(clicks, 0) as clicks,
         spend,
         upper(trim(currency)) as currency,
+        -- the platform's own claims, kept for reconciliation against the warehouse's attribution (never truth)
+        platform_conversions,
+        platform_conversion_value,
+        nullif(trim(account_timezone), '') as account_timezone,
         load_id,
         loaded_at,
         row_number as source_row_number
