@@ -3,7 +3,8 @@
 `_ns_src` is what the loader validates (northstar/ingest/load.py): one row per source record with
     row_number bigint   1-based record number in the file (line for JSON Lines, data row for CSV, row for Parquet,
                         element for a JSON document's array)
-    pre_reason varchar  set when the record could not be read at all (malformed JSON, invalid encoding ...)
+    pre_reason varchar  set when the record could not be read or mapped at all (malformed JSON, invalid encoding,
+                        a CRM stage the mapping seed does not know ...): the row is quarantined with it
     raw_text varchar    the record's text when there is one (quarantined rows keep it), else NULL
     <contract columns>  one VARCHAR per column of the kind in contract.CONTRACT (NULL when the source has none)
     extra json          source fields the contract has no column for (kept, never dropped silently)
