@@ -1,5 +1,7 @@
 -- Conversions with goal attributes and money in the reporting currency. Revenue comes from the orders feed
--- (net of refunds); a purchase whose order is not in the feed falls back to the event's own revenue. When several
+-- (net of refunds), the revenue truth (MARTS.md "Order"): while a feed exists, a purchase whose order is not in it
+-- carries no order and no revenue (fct_revenue_reconciliation counts it as a tracked purchase without a feed order);
+-- only a site without any orders feed counts the purchase events themselves, with the event's revenue. When several
 -- conversions carry the same order_id (a double-fired purchase) only the first one carries the order, and only
 -- goals matched on the event itself (match_type event) carry one.
 -- value = revenue for conversions with an order, else the goal's value.
@@ -36,6 +38,12 @@ order_carriers as (
     ) = 1
 ),
 
+feed as (
+    -- one row: does any orders feed exist? (an empty feed means the site reports orders through events only)
+    select count(*) > 0 as feed_exists
+    from orders
+),
+
 first_per_order as (
     select
         conversions.*,
@@ -59,20 +67,26 @@ final as (
         case
             when not first_per_order.carries_order then null
             when orders.order_id is not null then orders.net_revenue
-            else {{ to_reporting_currency('first_per_order.event_revenue', 'fx') }}
+            when not feed.feed_exists then {{ to_reporting_currency('first_per_order.event_revenue', 'fx') }}
         end as revenue,
         case when first_per_order.carries_order then orders.gross_margin end as gross_margin,
         case
             when not first_per_order.carries_order then false
             when orders.order_id is not null then orders.is_completed
-            else true
+            else not feed.feed_exists
         end as is_order,
+        -- what the purchase event itself says the order was worth (reconciliation: tracked vs feed revenue)
+        case
+            when first_per_order.carries_order
+                then {{ to_reporting_currency('first_per_order.event_revenue', 'fx') }}
+        end as tracked_revenue,
         cast(goals.value as double) as goal_value
     from first_per_order
     inner join goals
         on first_per_order.goal_id = goals.goal_id
     left join orders
         on first_per_order.order_id = orders.order_id
+    cross join feed
     {{ fx_join('first_per_order.event_currency', to_reporting_date('first_per_order.occurred_at_utc'), 'fx') }}
 )
 
