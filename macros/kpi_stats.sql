@@ -55,3 +55,21 @@
             then (({{ c1 }}) - {{ total }} * {{ q }}) / sqrt({{ total }} * {{ q }} * (1.0 - {{ q }}))
     end
 {%- endmacro %}
+
+{#- Ratio of two counts (a per b, e.g. sessions per feed order) in a window against a baseline: the log of the
+    ratio of ratios over its delta-method standard error, both counts Poisson:
+        z = ln((a1 / b1) / (a0 / b0)) / sqrt(1 / a1 + 1 / b1 + 1 / a0 + 1 / b0),
+    with 0.5 added to each count (Haldane) so a day with no sessions at all still has a finite z. Unlike a Poisson
+    test with b as a fixed exposure, the noise of b (a few dozen orders a day) counts too. NULL when b1 or b0 is
+    small or the expected a1 (b1 a0 / b0) is. -#}
+{% macro kpi_rate_ratio_z(a1, b1, a0, b0, min_expected=5) -%}
+    case
+        when ({{ b1 }}) >= {{ min_expected }} and ({{ b0 }}) >= {{ min_expected }}
+            and ({{ b1 }}) * ({{ a0 }}) / ({{ b0 }}) >= {{ min_expected }}
+            then ln(
+                ((({{ a1 }}) + 0.5) / (({{ b1 }}) + 0.5)) / ((({{ a0 }}) + 0.5) / (({{ b0 }}) + 0.5))
+            ) / sqrt(
+                1.0 / (({{ a1 }}) + 0.5) + 1.0 / (({{ b1 }}) + 0.5) + 1.0 / (({{ a0 }}) + 0.5) + 1.0 / (({{ b0 }}) + 0.5)
+            )
+    end
+{%- endmacro %}

@@ -5,7 +5,8 @@ generate (default 90 days from 2026-01-01, 30k visitors) -> load -> dbt build ->
     breakage week that names the manifest's funnel step, and the strongest alert of the incident (up to 3 days
     after it, while the 7-day window still holds it) names it too;
   - campaign_overspend {campaign_key, bad_month}: a cut or fix recommendation for that campaign in that month;
-  - tracking_outage {date}: a sessions alert (scope all, falling) on that very day.
+  - tracking_outage {date}: one tracking alert (tracking loss, the feed held) on that very day and no business
+    alert that day; after the checkout breakage, no orders rise (its days stay out of the baselines).
 About 2 minutes on 2 cores; the warehouse, dbt target and logs live under pytest's tmp_path.
 """
 
@@ -54,7 +55,7 @@ def test_checkout_breakage_alert_names_the_funnel_step(built: tuple[Settings, di
         """
         select alert_date, scope, scope_value, change, significance, suspected_step
         from marts.fct_kpi_alerts
-        where kpi = 'conversion_rate' and direction = 'down' and alert_date between ? and ?
+        where kpi = 'conversion_rate' and direction = 'decline' and alert_date between ? and ?
         order by alert_date
         """,
         [start, end + timedelta(days=3)],
@@ -100,31 +101,44 @@ def test_overspending_campaign_gets_cut_or_fix(built: tuple[Settings, dict]) -> 
     assert others[0][0] > 0
 
 
-def test_tracking_outage_day_is_flagged_on_sessions(built: tuple[Settings, dict]) -> None:
+def test_tracking_outage_day_raises_one_tracking_alert_and_no_business_alert(built: tuple[Settings, dict]) -> None:
     settings, manifest = built
     outage = date.fromisoformat(manifest["tracking_outage"]["date"])
     rows = _query(
         settings,
-        """
-        select window_days, actual, baseline, change, severity
-        from marts.fct_kpi_alerts
-        where kpi = 'sessions' and scope = 'all' and alert_date = ?
-        """,
+        "select kind, kpi, scope, window_days, change, severity, message from marts.fct_kpi_alerts "
+        "where alert_date = ?",
         [outage],
     )
-    assert len(rows) == 1, rows
-    window_days, actual, baseline, change, severity = rows[0]
-    assert window_days == 1
-    assert change < -0.5 and actual < baseline
-    assert severity == "critical"
-    # and only that day: the days around it raise no one-day sessions alert at scope all
+    tracking = [r for r in rows if r[0] == "tracking"]
+    assert len(tracking) == 1, rows
+    kind, kpi, scope, window_days, change, severity, message = tracking[0]
+    assert scope == "all" and window_days == 1 and change < -0.5 and severity == "critical"
+    assert "feed orders are steady" in message and "tracking loss suspected" in message, message
+    # orders and revenue did not fall in the feed: no business alert that day, at any scope
+    assert [r for r in rows if r[0] == "business"] == [], rows
+    # and only that day: the days around it raise no tracking alert
     around = _query(
         settings,
-        "select alert_date from marts.fct_kpi_alerts where kpi = 'sessions' and scope = 'all' and window_days = 1 "
-        "and direction = 'down' and alert_date between ? and ? and alert_date <> ?",
-        [outage - timedelta(days=3), outage + timedelta(days=3), outage],
+        "select alert_date from marts.fct_kpi_alerts where kind = 'tracking' and alert_date between ? and ? "
+        "and alert_date <> ?",
+        [outage - timedelta(days=7), outage + timedelta(days=7), outage],
     )
     assert around == []
+
+
+def test_no_orders_rise_after_the_checkout_breakage(built: tuple[Settings, dict]) -> None:
+    """The broken days stay out of the baselines of the weeks after, so orders do not "rise" back to normal."""
+    settings, manifest = built
+    end = date.fromisoformat(manifest["checkout_breakage"]["end"])
+    rows = _query(
+        settings,
+        "select alert_date, kpi, scope_value, change from marts.fct_kpi_alerts "
+        "where kpi in ('orders', 'conversion_rate') and scope = 'all' and direction = 'rise' "
+        "and alert_date between ? and ?",
+        [end + timedelta(days=1), end + timedelta(days=35)],
+    )
+    assert rows == []
 
 
 def test_credits_sum_to_one_and_every_macro_conversion_is_attributed(built: tuple[Settings, dict]) -> None:

@@ -1,0 +1,182 @@
+{#-
+    Every test the alerts run, one row per (alert_date, kpi, scope, scope_value, window_days), from the daily
+    series of int_kpi_alert_daily. Whether a test fires is decided in fct_kpi_alerts (false-discovery control over
+    all the tests of a day).
+
+    Windows: the last w days (w in var('alert_short_windows_days') and var('alert_window_days')) against the same
+    w weekdays in each of the alert_baseline_days / 7 weeks before (for w = 7 that is the 28 days before the window;
+    for w = 1 the same weekday of the 4 weeks before), so weekday seasonality cancels out at every window length.
+    Days flagged is_excluded_from_baseline are left out of the baseline; what is left is scaled to the window
+    (counts) or pooled (rates, ratios). No test when fewer than alert_min_baseline_share of the baseline days are
+    left.
+
+    Tests (macros/kpi_stats.sql):
+      - rates: pooled two-proportion z; counts: Poisson rate comparison conditional on the total, each divided by
+        sqrt(dispersion), the quasi-likelihood correction: day-to-day variation in real traffic (trends, weather,
+        campaigns) is larger than binomial / Poisson noise, which alone made a +20 % day on 800 sessions "p < 1e-6".
+        dispersion = max(1, Pearson chi-square / (k - 1)) over the k kept days among the alert_baseline_days days
+        before the window: var / mean of the daily counts for counts; sum((x - n p)^2 / (n p (1 - p))) / (k - 1) with
+        p the pooled rate for rates; 1 when k < 7.
+      - ratios (sessions_per_order, events_per_order): log rate ratio z, both counts Poisson (kpi_rate_ratio_z).
+-#}
+
+{%- set window_days = var('alert_window_days') | int -%}
+{%- set windows = (var('alert_short_windows_days', [1]) + [window_days]) | unique | sort -%}
+{%- set baseline_days = var('alert_baseline_days') | int -%}
+{%- set baseline_weeks = baseline_days // 7 -%}
+{%- set min_share = var('alert_min_baseline_share', 0.5) -%}
+{%- set min_expected = var('alert_min_expected_count', 5) -%}
+
+with
+
+daily as (
+    select * from {{ ref('int_kpi_alert_daily') }}
+),
+
+kept as (
+    select
+        *,
+        case when not is_excluded_from_baseline then numerator end as kept_numerator,
+        case when not is_excluded_from_baseline then denominator end as kept_denominator,
+        case when not is_excluded_from_baseline and denominator > 0 then numerator end as kept_rate_numerator,
+        case when not is_excluded_from_baseline and denominator > 0 then denominator end as kept_rate_denominator
+    from daily
+),
+
+rolled as (
+    select
+        alert_date,
+        kpi,
+        kpi_type,
+        alert_kind,
+        scope,
+        scope_value,
+        {%- for w in windows %}
+            sum(numerator) over w_actual_{{ w }} as actual_numerator_{{ w }},
+            sum(denominator) over w_actual_{{ w }} as actual_denominator_{{ w }},
+            sum(kept_numerator) over w_actual_{{ w }} as kept_numerator_{{ w }},
+            sum(kept_denominator) over w_actual_{{ w }} as kept_denominator_{{ w }},
+            count(kept_numerator) over w_actual_{{ w }} as kept_days_{{ w }},
+            -- dispersion inputs: the kept days of the alert_baseline_days before the window
+            count(kept_rate_numerator) over w_before_{{ w }} as dispersion_days_{{ w }},
+            sum(kept_rate_numerator) over w_before_{{ w }} as dispersion_x_{{ w }},
+            sum(kept_rate_denominator) over w_before_{{ w }} as dispersion_n_{{ w }},
+            sum(kept_rate_numerator * kept_rate_numerator) over w_before_{{ w }} as dispersion_xx_{{ w }},
+            sum(kept_rate_numerator * kept_rate_numerator / kept_rate_denominator) over w_before_{{ w }}
+                as dispersion_xx_n_{{ w }},
+        {%- endfor %}
+        row_number() over w_series as day_number
+    from kept
+    window
+        w_series as (partition by kpi, scope, scope_value order by alert_date),
+        {%- for w in windows %}
+            w_actual_{{ w }} as (
+                partition by kpi, scope, scope_value order by alert_date
+                rows between {{ w - 1 }} preceding and current row
+            ),
+            w_before_{{ w }} as (
+                partition by kpi, scope, scope_value order by alert_date
+                rows between {{ baseline_days + w - 1 }} preceding and {{ w }} preceding
+            ){{ ',' if not loop.last }}
+        {%- endfor %}
+),
+
+baselined as (
+    select
+        *,
+        {%- for w in windows %}
+            {%- for column in ['numerator', 'denominator', 'days'] %}
+                {%- for week in range(1, baseline_weeks + 1) %}
+                    coalesce(lag(kept_{{ column }}_{{ w }}, {{ 7 * week }}) over w_series, 0)
+                    {{- ' +' if not loop.last }}
+                {%- endfor %} as baseline_{{ column }}_{{ w }},
+            {%- endfor %}
+            case
+                when dispersion_days_{{ w }} < 7 then 1.0
+                when kpi_type = 'count' and dispersion_x_{{ w }} > 0
+                    then (dispersion_xx_{{ w }} - dispersion_x_{{ w }} * dispersion_x_{{ w }} / dispersion_days_{{ w }})
+                    / (dispersion_days_{{ w }} - 1) / (dispersion_x_{{ w }} / dispersion_days_{{ w }})
+                when kpi_type = 'rate' and dispersion_x_{{ w }} > 0 and dispersion_x_{{ w }} < dispersion_n_{{ w }}
+                    -- sum((x - n p)^2 / n) = sum(x^2 / n) - p sum(x), since p sum(n) = sum(x)
+                    then (dispersion_xx_n_{{ w }} - dispersion_x_{{ w }} * dispersion_x_{{ w }} / dispersion_n_{{ w }})
+                    / (
+                        (dispersion_x_{{ w }} / dispersion_n_{{ w }}) * (1 - dispersion_x_{{ w }} / dispersion_n_{{ w }})
+                        * (dispersion_days_{{ w }} - 1)
+                    )
+                else 1.0
+            end as raw_dispersion_{{ w }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from rolled
+    window w_series as (partition by kpi, scope, scope_value order by alert_date)
+),
+
+windowed as (
+    {%- for w in windows %}
+        select
+            alert_date,
+            kpi,
+            kpi_type,
+            alert_kind,
+            scope,
+            scope_value,
+            {{ w }} as window_days,
+            actual_numerator_{{ w }} as actual_numerator,
+            actual_denominator_{{ w }} as actual_denominator,
+            baseline_numerator_{{ w }} as baseline_numerator,
+            baseline_denominator_{{ w }} as baseline_denominator,
+            baseline_days_{{ w }} as baseline_days_used,
+            case when kpi_type = 'ratio' then 1.0 else greatest(1.0, raw_dispersion_{{ w }}) end as dispersion
+        from baselined
+        where
+            day_number >= {{ baseline_days + w }}
+            and baseline_days_{{ w }} >= {{ min_share }} * {{ baseline_weeks * w }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+tested as (
+    select
+        *,
+        case kpi_type
+            when 'count' then baseline_numerator * window_days / baseline_days_used
+            else {{ safe_divide('baseline_numerator', 'baseline_denominator') }}
+        end as baseline,
+        case kpi_type
+            when 'count' then actual_numerator
+            else {{ safe_divide('actual_numerator', 'actual_denominator') }}
+        end as actual,
+        case kpi_type
+            when 'rate' then {{ kpi_two_proportion_z('actual_numerator', 'actual_denominator',
+                'baseline_numerator', 'baseline_denominator', min_expected) }} / sqrt(dispersion)
+            when 'count' then {{ kpi_poisson_z('actual_numerator', 'window_days',
+                'baseline_numerator', 'baseline_days_used', min_expected) }} / sqrt(dispersion)
+            when 'ratio' then {{ kpi_rate_ratio_z('actual_numerator', 'actual_denominator',
+                'baseline_numerator', 'baseline_denominator', min_expected) }}
+        end as z_score
+    from windowed
+),
+
+final as (
+    select
+        cast(alert_date as date) as alert_date,
+        cast(kpi as varchar) as kpi,
+        cast(kpi_type as varchar) as kpi_type,
+        cast(alert_kind as varchar) as alert_kind,
+        cast(scope as varchar) as scope,
+        cast(scope_value as varchar) as scope_value,
+        cast(window_days as bigint) as window_days,
+        cast(actual_numerator as double) as actual_numerator,
+        cast(actual_denominator as double) as actual_denominator,
+        cast(baseline_numerator as double) as baseline_numerator,
+        cast(baseline_denominator as double) as baseline_denominator,
+        cast(baseline_days_used as bigint) as baseline_days_used,
+        cast(dispersion as double) as dispersion,
+        cast(actual as double) as actual,
+        cast(baseline as double) as baseline,
+        cast({{ safe_divide('actual', 'baseline') }} - 1 as double) as change,
+        cast(z_score as double) as z_score,
+        cast({{ kpi_two_sided_p_value('z_score') }} as double) as p_value
+    from tested
+)
+
+select * from final
