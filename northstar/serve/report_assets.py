@@ -1,408 +1,161 @@
-# ruff: noqa: E501
-"""The report's inline stylesheet and script (hand-written, no libraries): kept apart from the Python."""
+"""The report's page: Jinja2 templates, stylesheet and script, all package files under serve/templates/.
 
-CSS = """
-:root { --ink:#0f172a; --ink2:#334155; --muted:#64748b; --line:#e2e8f0; --bg:#f8fafc; --card:#fff;
-  --accent:#4f46e5; --good:#15803d; --good-bg:#dcfce7; --bad:#b91c1c; --bad-bg:#fee2e2; --warn:#b45309;
-  --warn-bg:#fef3c7; --info:#0369a1; --info-bg:#e0f2fe; }
-* { box-sizing: border-box; }
-body { margin:0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  color: var(--ink); background: var(--bg); }
-.wrap { max-width: 1280px; margin: 0 auto; padding: 0 24px; }
-header.top { background: linear-gradient(120deg, #0f172a, #1e1b4b 60%, #312e81); color: #e2e8f0;
-  padding: 18px 0 0; position: sticky; top: 0; z-index: 5; box-shadow: 0 2px 8px rgba(15,23,42,.25); }
-.brand { font-size: 20px; font-weight: 700; letter-spacing: .2px; color: #fff; }
-.logo { color: #facc15; }
-.muted-inv { color: #a5b4fc; font-weight: 500; }
-.meta { margin-top: 4px; color: #cbd5e1; font-size: 13px; }
-.meta b { color: #fff; }
-.meta-note { color: #fde68a; }
-.meta code { color: #e0e7ff; background: rgba(255,255,255,.12); }
-nav { display: flex; gap: 4px; margin-top: 12px; overflow-x: auto; }
-nav a { color: #c7d2fe; text-decoration: none; padding: 8px 12px; border-radius: 8px 8px 0 0; font-weight: 500; }
-nav a:hover { background: rgba(255,255,255,.08); color: #fff; }
-section { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 20px 24px;
-  margin: 22px 0; box-shadow: 0 1px 2px rgba(15,23,42,.04); scroll-margin-top: 130px; }
-h2 { margin: 0 0 6px; font-size: 19px; }
-h3 { margin: 22px 0 4px; font-size: 16px; }
-.h-sub { color: var(--muted); font-weight: 500; font-size: 15px; margin-left: 6px; }
-.lede { color: var(--ink2); margin: 4px 0 14px; max-width: 980px; }
-.note { color: var(--muted); font-size: 12.5px; }
-.muted { color: var(--muted); }
-.small { font-size: 12px; }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px;
-  background: #f1f5f9; padding: 1px 4px; border-radius: 4px; }
-.ns-grid { display: grid; grid-template-columns: minmax(320px, 1.1fr) 2fr; gap: 18px; align-items: stretch; }
-.ns-card { background: linear-gradient(135deg, #eef2ff, #f5f3ff); border: 1px solid #c7d2fe; border-radius: 12px;
-  padding: 18px 20px; }
-.ns-label { color: #4338ca; font-weight: 600; font-size: 13px; text-transform: uppercase; letter-spacing: .4px; }
-.ns-value { font-size: 44px; font-weight: 750; letter-spacing: -1px; margin: 6px 0 8px; }
-.ns-sub { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; color: var(--ink2); }
-.ns-foot { color: var(--muted); font-size: 12.5px; margin-top: 10px; }
-.tiles { display: grid; grid-template-columns: repeat(3, minmax(150px, 1fr)); gap: 12px; }
-.tile { border: 1px solid var(--line); border-radius: 12px; padding: 12px 14px; background: #fff; }
-.tile-label { color: var(--muted); font-size: 12.5px; font-weight: 600; text-transform: uppercase; letter-spacing: .3px; }
-.tile-value { font-size: 26px; font-weight: 700; margin: 2px 0 4px; }
-.tile-sub { display: flex; gap: 8px; align-items: center; font-size: 12.5px; margin-top: 2px; }
-.pill { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 600;
-  white-space: nowrap; }
-.pill-good { background: var(--good-bg); color: var(--good); }
-.pill-bad { background: var(--bad-bg); color: var(--bad); }
-.pill-warn { background: var(--warn-bg); color: var(--warn); }
-.pill-info { background: var(--info-bg); color: var(--info); }
-.pill-muted { background: #f1f5f9; color: var(--muted); }
-.delta { font-weight: 600; white-space: nowrap; }
-.delta.good, .good { color: var(--good); }
-.delta.bad, .bad { color: var(--bad); }
-.attain { position: relative; height: 8px; background: #e2e8f0; border-radius: 4px; margin: 10px 0 2px;
-  min-width: 90px; }
-td .attain { display: inline-block; width: 110px; margin: 0 8px 0 0; vertical-align: middle; }
-.attain-fill { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 4px; }
-.attain-good { background: #22c55e; }
-.attain-bad { background: #f87171; }
-.attain-target { position: absolute; top: -3px; bottom: -3px; width: 2px; background: var(--ink); }
-.table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase;
-  letter-spacing: .3px; border-bottom: 2px solid var(--line); padding: 8px 10px; white-space: nowrap; }
-td { border-bottom: 1px solid #f1f5f9; padding: 8px 8px; vertical-align: top; }
-tbody tr:hover { background: #f8fafc; }
-th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.wide { min-width: 250px; color: var(--ink2); }
-.nowrap { white-space: nowrap; display: inline-block; margin: 1px 0; }
-td .sub { color: var(--muted); font-size: 11.5px; font-weight: 400; white-space: nowrap; }
-td.text .sub { white-space: normal; overflow-wrap: anywhere; max-width: 240px; }
-table.with-total tbody tr:last-child td { border-top: 2px solid var(--line); font-weight: 700; background: #f8fafc; }
-.star { color: #eab308; }
-.alert-text { font-weight: 500; }
-.controls { display: flex; flex-wrap: wrap; gap: 14px; align-items: center; margin: 8px 0 14px; }
-.controls label { color: var(--ink2); font-weight: 500; }
-select { font: inherit; padding: 5px 8px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; margin-left: 6px; }
-.seg { display: inline-flex; border: 1px solid #cbd5e1; border-radius: 8px; overflow: hidden; }
-.seg button { font: inherit; border: 0; background: #fff; padding: 5px 12px; cursor: pointer; color: var(--ink2); }
-.seg button + button { border-left: 1px solid #cbd5e1; }
-.seg button.on { background: var(--accent); color: #fff; }
-.funnel-chart { display: grid; gap: 8px; }
-.f-row { display: grid; grid-template-columns: 170px 1fr 330px; gap: 14px; align-items: center; }
-.f-name { font-weight: 600; text-align: right; }
-.f-track { background: #f1f5f9; border-radius: 6px; height: 30px; position: relative; }
-.f-bar { background: linear-gradient(90deg, #6366f1, #818cf8); height: 100%; border-radius: 6px; min-width: 2px; }
-.f-count { position: absolute; left: 10px; top: 6px; font-weight: 700; color: #fff; text-shadow: 0 0 3px rgba(0,0,0,.35); }
-.f-count.outside { color: var(--ink); text-shadow: none; }
-.f-stats { font-size: 12.5px; color: var(--ink2); }
-.f-drop { color: var(--bad); font-weight: 600; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 14px; }
-figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 12px; padding: 10px 12px 6px; }
-figure.chart figcaption { font-weight: 600; display: flex; justify-content: space-between; }
-figure.chart figcaption .last { color: var(--muted); font-weight: 500; }
-.chart svg { display: block; width: 100%; height: auto; }
-svg .grid { stroke: #e2e8f0; stroke-width: 1; }
-svg .axis { fill: #64748b; font-size: 11px; }
-svg .label { fill: #0f172a; font-size: 12.5px; }
-svg .range { stroke: #cbd5e1; stroke-width: 6; stroke-linecap: round; }
-svg .daily { fill: none; stroke: #a5b4fc; stroke-width: 1.2; }
-svg .avg { fill: none; stroke: #4338ca; stroke-width: 2.2; }
-svg .alert-dot { stroke: #fff; stroke-width: 1.5; }
-svg .hit { fill: transparent; }
-svg .hit:hover { fill: rgba(79, 70, 229, .10); }
-.legend { color: var(--muted); font-size: 12.5px; display: inline-flex; gap: 6px 14px; align-items: center; flex-wrap: wrap; }
-.legend i { display: inline-block; width: 16px; height: 3px; vertical-align: middle; margin-right: 4px; }
-.lg-daily { background: #a5b4fc; } .lg-avg { background: #4338ca; }
-.legend i.lg-alert { width: 10px; height: 10px; border-radius: 50%; background: #dc2626; }
-.legend.models { margin: 6px 0 4px; }
-.lg-model i { width: 10px; height: 10px; border-radius: 50%; }
-span.chosen { font-weight: 700; color: var(--accent); }
-.dotplot { margin: 6px 0 14px; }
-dl.defs { display: grid; grid-template-columns: 230px 1fr; gap: 6px 18px; margin: 8px 0 16px; }
-dl.defs dt { font-weight: 600; }
-dl.defs dd { margin: 0; color: var(--ink2); }
-.foot { color: var(--muted); font-size: 12px; padding-bottom: 30px; }
-@media (max-width: 900px) { .ns-grid { grid-template-columns: 1fr; } .tiles { grid-template-columns: repeat(2, 1fr); }
-  .f-row { grid-template-columns: 110px 1fr; } .f-stats { grid-column: 2; } dl.defs { grid-template-columns: 1fr; } }
-@media print { header.top { position: static; } section { break-inside: avoid; } }
+Autoescape is on for every template, so any value a template inserts (campaign and channel names, alert
+messages, anything that came from data) is text, never markup. Only two things reach the page unescaped, both
+written by the project and never by data:
+- the stylesheet and script (templates/report.css, report.js, errors.js), inlined by `inline_asset` so the
+  page stays one self-contained file; each is checked not to contain the tag that would end its element;
+- the embedded data, through Jinja's own `tojson` filter, which escapes <, >, & and ' inside the JSON.
 """
 
-JS = r"""
-(function () {
-  "use strict";
-  var D = JSON.parse(document.getElementById("report-data").textContent);
-  var CUR = D.currency || "USD";
-  function money(v, digits) {
-    if (v === null || v === undefined || !isFinite(v)) return "–";
-    try {
-      return new Intl.NumberFormat("en-US", { style: "currency", currency: CUR,
-        maximumFractionDigits: digits || 0, minimumFractionDigits: digits || 0 }).format(v);
-    } catch (err) { return v.toFixed(digits || 0) + " " + CUR; }
-  }
-  function compact(v) {
-    if (v === null || !isFinite(v)) return "–";
-    var a = Math.abs(v), s = "";
-    if (a >= 1e6) { v = v / 1e6; s = "M"; } else if (a >= 1e3) { v = v / 1e3; s = "k"; }
-    return (Math.abs(v) < 100 && s ? v.toFixed(1) : Math.round(v).toLocaleString("en-US")) + s;
-  }
-  function pct(v, d) { return (v === null || !isFinite(v)) ? "–" : (v * 100).toFixed(d === undefined ? 1 : d) + "%"; }
-  function fmtKpi(kpi, v, short) {
-    var kind = D.kpiKinds[kpi];
-    if (kind === "money") return short ? (CUR === "USD" ? "$" : "") + compact(v) : money(v, 0);
-    if (kind === "money2") return money(v, 2);
-    if (kind === "pct") return pct(v, 2);
-    if (kind === "ratio") return (v === null || !isFinite(v)) ? "–" : v.toFixed(2) + "×";
-    return short ? compact(v) : (v === null || !isFinite(v) ? "–" : Math.round(v).toLocaleString("en-US"));
-  }
-  function div(a, b) { return (b === 0 || b === null || b === undefined) ? null : a / b; }
-  function el(tag, attrs, text) {
-    var n = document.createElement(tag);
-    for (var k in attrs || {}) n.setAttribute(k, attrs[k]);
-    if (text !== undefined) n.textContent = text;
-    return n;
-  }
-  var SVG = "http://www.w3.org/2000/svg";
-  function s(tag, attrs, text) {
-    var n = document.createElementNS(SVG, tag);
-    for (var k in attrs || {}) n.setAttribute(k, attrs[k]);
-    if (text !== undefined) n.textContent = text;
-    return n;
-  }
-  function uniq(arr) { var seen = {}, out = []; arr.forEach(function (x) { if (!seen[x]) { seen[x] = 1; out.push(x); } }); return out; }
-  function fillSelect(sel, values, labels, chosen) {
-    sel.innerHTML = "";
-    values.forEach(function (v, i) { var o = el("option", { value: v }, labels[i]); if (v === chosen) o.selected = true; sel.appendChild(o); });
-  }
+from __future__ import annotations
 
-  // Deep links: index.html?channel=Email&funnel=b2b&month=2026-02&mode=open preselects the filters.
-  var Q = {};
-  (location.search || "").replace(/^\?/, "").split("&").forEach(function (kv) {
-    if (!kv) return;
-    var i = kv.indexOf("="), k = i < 0 ? kv : kv.slice(0, i), v = i < 0 ? "" : kv.slice(i + 1);
-    try { Q[decodeURIComponent(k)] = decodeURIComponent(v.replace(/\+/g, " ")); } catch (err) { /* ignore bad escapes */ }
-  });
-  function pickOr(value, allowed, fallback) { return allowed.indexOf(value) >= 0 ? value : fallback; }
+import json
+import math
+from datetime import date, datetime
 
-  // ---------------------------------------------------------------- funnel
-  function initFunnel() {
-    var F = D.funnel;
-    if (!F || !F.rows || !F.rows.length) return;
-    var rows = F.rows.map(function (r) { return { month: r[0], funnel: r[1], order: r[2], stage: r[3], channel: r[4], closed: r[5] || 0, open: r[6] || 0 }; });
-    // The funnel with the most sessions at its last stage first (the one that makes the money).
-    var lastStage = {};
-    rows.forEach(function (r) {
-      var cur = lastStage[r.funnel];
-      if (!cur || r.order > cur.order) lastStage[r.funnel] = cur = { order: r.order, n: 0 };
-      if (r.order === cur.order) cur.n += r.closed;
-    });
-    var funnels = uniq(rows.map(function (r) { return r.funnel; }));
-    funnels.sort(function (a, b) { return lastStage[b].n - lastStage[a].n || (a < b ? -1 : 1); });
-    var months = uniq(rows.map(function (r) { return r.month; })).sort();
-    var channels = uniq(rows.map(function (r) { return r.channel; })).sort();
-    var state = {
-      funnel: pickOr(Q.funnel, funnels, funnels[0]),
-      channel: pickOr(Q.channel, channels, ""),
-      month: pickOr(Q.month, months.concat([""]), months.indexOf(D.month) >= 0 ? D.month : ""),
-      mode: pickOr(Q.mode, ["closed", "open"], "closed")
-    };
-    var pick = document.getElementById("funnel-pick");
-    funnels.forEach(function (f, i) {
-      var b = el("button", { type: "button", "data-funnel": f }, f);
-      if (f === state.funnel) b.className = "on";
-      b.addEventListener("click", function () { state.funnel = f; setOn(pick, b); draw(); });
-      pick.appendChild(b);
-    });
-    var chSel = document.getElementById("funnel-channel");
-    fillSelect(chSel, [""].concat(channels), ["All channels"].concat(channels), state.channel);
-    chSel.addEventListener("change", function () { state.channel = chSel.value; draw(); });
-    var moSel = document.getElementById("funnel-month");
-    fillSelect(moSel, [""].concat(months), ["All months"].concat(months), state.month);
-    moSel.addEventListener("change", function () { state.month = moSel.value; draw(); });
-    var mode = document.getElementById("funnel-mode");
-    setOn(mode, mode.querySelector('[data-mode="' + state.mode + '"]'));
-    Array.prototype.forEach.call(mode.querySelectorAll("button"), function (b) {
-      b.addEventListener("click", function () { state.mode = b.getAttribute("data-mode"); setOn(mode, b); draw(); });
-    });
-    function setOn(group, btn) { Array.prototype.forEach.call(group.querySelectorAll("button"), function (x) { x.className = x === btn ? "on" : ""; }); }
-    function draw() {
-      var stages = {}, order = [];
-      rows.forEach(function (r) {
-        if (r.funnel !== state.funnel) return;
-        if (state.channel && r.channel !== state.channel) return;
-        if (state.month && r.month !== state.month) return;
-        if (!(r.order in stages)) { stages[r.order] = { stage: r.stage, n: 0 }; order.push(r.order); }
-        stages[r.order].n += r[state.mode];
-      });
-      order.sort(function (a, b) { return a - b; });
-      var box = document.getElementById("funnel-chart");
-      box.innerHTML = "";
-      if (!order.length) { box.appendChild(el("p", { "class": "muted" }, "No sessions for this selection.")); return; }
-      var first = stages[order[0]].n || 0, prev = null;
-      order.forEach(function (o, i) {
-        var st = stages[o], share = first ? st.n / first : 0;
-        var row = el("div", { "class": "f-row", "data-stage": st.stage, "data-sessions": String(st.n) });
-        row.appendChild(el("div", { "class": "f-name" }, st.stage.replace(/_/g, " ")));
-        var track = el("div", { "class": "f-track" });
-        var bar = el("div", { "class": "f-bar" }); bar.style.width = (share * 100).toFixed(2) + "%";
-        track.appendChild(bar);
-        track.appendChild(el("span", { "class": "f-count" + (share < 0.12 ? " outside" : "") }, Math.round(st.n).toLocaleString("en-US")));
-        if (share < 0.12) track.lastChild.style.left = "calc(" + (share * 100).toFixed(2) + "% + 8px)";
-        row.appendChild(track);
-        var stats = el("div", { "class": "f-stats" });
-        if (i === 0) { stats.textContent = "100% of sessions entering"; }
-        else {
-          var step = div(st.n, prev);
-          stats.appendChild(el("span", {}, pct(step) + " of previous stage · "));
-          stats.appendChild(el("span", { "class": "f-drop" }, "drop-off " + pct(step === null ? null : 1 - step)));
-          stats.appendChild(el("div", { "class": "muted" }, pct(share, 2) + " of sessions entering"));
-        }
-        row.appendChild(stats);
-        box.appendChild(row);
-        prev = st.n;
-      });
-      var last = stages[order[order.length - 1]].n;
-      document.getElementById("funnel-note").textContent = "End-to-end conversion " + pct(div(last, first), 2) +
-        " (" + state.mode + " funnel, " + (state.channel || "all channels") + ", " + (state.month || "all months") + ").";
-    }
-    draw();
-  }
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
-  // ---------------------------------------------------------------- trends
-  function initTrends() {
-    var T = D.daily;
-    if (!T || !T.rows || !T.rows.length) return;
-    var idx = {}; T.columns.forEach(function (c, i) { idx[c] = i; });
-    var channels = uniq(T.rows.map(function (r) { return r[1]; })).sort();
-    var sel = document.getElementById("trend-channel");
-    var start = pickOr(Q.channel, channels, "");
-    fillSelect(sel, [""].concat(channels), ["All channels"].concat(channels), start);
-    sel.addEventListener("change", function () { draw(sel.value); });
-    function col(r, c) { return idx[c] === undefined ? 0 : (r[idx[c]] || 0); }
-    function series(channel) {
-      var byDay = {}, days = [];
-      T.rows.forEach(function (r) {
-        if (channel && r[1] !== channel) return;
-        var d = r[0];
-        if (!byDay[d]) { byDay[d] = {}; days.push(d); T.columns.slice(2).forEach(function (c) { byDay[d][c] = 0; }); }
-        T.columns.slice(2).forEach(function (c) { byDay[d][c] += col(r, c); });
-      });
-      days.sort();
-      return { days: days, sums: days.map(function (d) { return byDay[d]; }) };
-    }
-    // Each KPI from the day's sums (ratios of sums, as MARTS.md defines them).
-    var KPI = {
-      sessions: function (x) { return x.sessions; },
-      orders: function (x) { return x.orders; },
-      leads: function (x) { return x.leads; },
-      revenue: function (x) { return x.revenue; },
-      gross_margin: function (x) { return x.gross_margin; },
-      aov: function (x) { return div(x.revenue, x.orders); },
-      spend: function (x) { return x.spend; },
-      conversion_rate: function (x) { return div(x.converting_sessions, x.sessions); },
-      engagement_rate: function (x) { return div(x.engaged_sessions, x.sessions); },
-      micro_conversion_rate: function (x) { return div(x.micro_converting_sessions, x.sessions); },
-      cpa: function (x) { return div(x.spend, x.macro_conversions); },
-      roas: function (x) { return div(x.revenue, x.spend); }
-    };
-    var ADDITIVE = { sessions: 1, orders: 1, leads: 1, revenue: 1, spend: 1, gross_margin: 1 };
-    function windowSums(sums, i) {
-      var acc = {};
-      for (var j = i - 6; j <= i; j++) for (var k in sums[j]) acc[k] = (acc[k] || 0) + sums[j][k];
-      return acc;
-    }
-    function rolling(sums, f, kpi) {
-      // 7-day window: a rate is the rate of the window's sums (not the mean of daily rates);
-      // a count or amount is the window's daily average.
-      return sums.map(function (_, i) {
-        if (i < 6) return null;
-        var v = f(windowSums(sums, i));
-        return (ADDITIVE[kpi] && v !== null) ? v / 7 : v;
-      });
-    }
-    function niceScale(lo, hi) {
-      var span = hi - lo, raw = span / 4, step = Math.pow(10, Math.floor(Math.log10(raw))), err = raw / step;
-      step *= err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1;
-      var a = Math.floor(lo / step) * step, b = Math.ceil(hi / step) * step, ticks = [];
-      for (var v = a; v <= b + step / 2; v += step) ticks.push(v);
-      return { lo: a, hi: b, ticks: ticks, step: step };
-    }
-    function tick(kpi, v, step) {
-      var kind = D.kpiKinds[kpi];
-      if (kind === "pct") return (v * 100).toFixed(Math.max(0, Math.min(2, -Math.floor(Math.log10(step * 100) + 1e-9)))) + "%";
-      if (kind === "ratio") return v.toFixed(step < 1 ? 1 : 0) + "×";
-      if (kind === "money2") return money(v, step < 1 ? 2 : 0);
-      if (kind === "count" && step < 1) return v.toFixed(1);
-      return fmtKpi(kpi, v, true);
-    }
-    function draw(channel) {
-      var S = series(channel);
-      Array.prototype.forEach.call(document.querySelectorAll("#trend-charts figure.chart"), function (fig) {
-        var kpi = fig.getAttribute("data-kpi"), f = KPI[kpi];
-        var body = fig.querySelector(".chart-body");
-        body.innerHTML = "";
-        var vals = S.sums.map(f), avg = rolling(S.sums, f, kpi);
-        var cap = fig.querySelector("figcaption");
-        var last = cap.querySelector(".last"); if (!last) { last = el("span", { "class": "last" }); cap.appendChild(last); }
-        var lastWindow = S.sums.length >= 7 ? f(windowSums(S.sums, S.sums.length - 1)) : null;
-        last.textContent = "last 7 days: " + fmtKpi(kpi, lastWindow, false);
-        var finite = vals.concat(avg).filter(function (v) { return v !== null && isFinite(v); });
-        if (!finite.length) { body.appendChild(el("p", { "class": "muted" }, "no data")); return; }
-        var W = 420, H = 170, L = 52, R = 10, Tp = 10, B = 24;
-        var dmax = Math.max.apply(null, finite), dmin = Math.min.apply(null, finite.concat([0]));
-        if (dmax === dmin) dmax = dmin + 1;
-        var sc = niceScale(dmin, dmax), vmin = sc.lo, vmax = sc.hi;
-        var n = S.days.length;
-        function X(i) { return L + (n <= 1 ? 0 : i * (W - L - R) / (n - 1)); }
-        function Y(v) { return Tp + (H - Tp - B) * (1 - (v - vmin) / (vmax - vmin)); }
-        var svg = s("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": D.kpiLabels[kpi] + " per day" });
-        sc.ticks.forEach(function (v) {
-          var y = Y(v);
-          svg.appendChild(s("line", { x1: L, x2: W - R, y1: y, y2: y, "class": "grid" }));
-          svg.appendChild(s("text", { x: L - 6, y: y + 4, "text-anchor": "end", "class": "axis" }, tick(kpi, v, sc.step)));
-        });
-        var ticks = Math.min(6, n);
-        for (var t = 0; t < ticks; t++) {
-          var i = Math.round(t * (n - 1) / Math.max(ticks - 1, 1));
-          var d = new Date(S.days[i] + "T00:00:00Z");
-          var anchor = t === 0 ? "start" : (t === ticks - 1 ? "end" : "middle");
-          svg.appendChild(s("text", { x: X(i), y: H - 6, "text-anchor": anchor, "class": "axis" },
-            d.toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" })));
-        }
-        function path(arr, cls) {
-          var dstr = "", pen = false;
-          arr.forEach(function (v, i) {
-            if (v === null || !isFinite(v)) { pen = false; return; }
-            dstr += (pen ? "L" : "M") + X(i).toFixed(1) + "," + Y(v).toFixed(1); pen = true;
-          });
-          if (dstr) svg.appendChild(s("path", { d: dstr, "class": cls }));
-        }
-        path(vals, "daily");
-        path(avg, "avg");
-        // hover targets: one transparent column per day with its value and 7-day average
-        var colW = n > 1 ? (W - L - R) / (n - 1) : 10;
-        S.days.forEach(function (day, i) {
-          var hit = s("rect", { x: X(i) - colW / 2, y: Tp, width: colW, height: H - Tp - B, "class": "hit" });
-          hit.appendChild(s("title", {}, day + ": " + fmtKpi(kpi, vals[i]) +
-            (avg[i] === null ? "" : " · 7-day average " + fmtKpi(kpi, avg[i]))));
-          svg.appendChild(hit);
-        });
-        var scope = channel ? "channel" : "all";
-        (D.alerts || []).forEach(function (a) {
-          if (a.kpi !== kpi || a.scope !== scope || (channel && a.scopeValue !== channel)) return;
-          var i = S.days.indexOf(a.date);
-          if (i < 0) return;
-          var v = avg[i] !== null ? avg[i] : vals[i];
-          if (v === null || !isFinite(v)) return;
-          var c = s("circle", { cx: X(i), cy: Y(v), r: a.severity === "critical" ? 6 : 5,
-            fill: a.severity === "critical" ? "#dc2626" : "#f59e0b", "class": "alert-dot", "data-alert": a.date });
-          c.appendChild(s("title", {}, a.message ? a.date + ": " + a.message : a.date + ": " + D.kpiLabels[kpi] + " " + (a.change > 0 ? "+" : "") + pct(a.change) +
-            " vs baseline (" + fmtKpi(kpi, a.actual) + " vs " + fmtKpi(kpi, a.baseline) + ", p=" +
-            (a.p === null ? "?" : a.p.toExponential(1)) + ")" + (a.step ? " · suspected step: " + a.step : "")));
-          svg.appendChild(c);
-        });
-        body.appendChild(svg);
-      });
-    }
-    draw(start);
-  }
+TEMPLATES_PACKAGE = ("northstar.serve", "templates")
+PAGE_TEMPLATE = "report.html.j2"
+# What each inlined asset goes into, and the text that would close that element early.
+ASSET_CLOSERS = {".css": "</style", ".js": "</script"}
 
-  initFunnel();
-  initTrends();
-  document.body.setAttribute("data-ready", "1");
-})();
-"""
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def environment() -> Environment:
+    """The report's Jinja2 environment: package templates, autoescape on, undefined names an error."""
+    env = Environment(
+        loader=PackageLoader(*TEMPLATES_PACKAGE),
+        # every template escapes, whatever its name (default=True); .html.j2 named explicitly for readers
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # `tojson` (the embedded data) keeps the page small and turns dates into ISO strings.
+    env.policies["json.dumps_function"] = json.dumps
+    # NaN is no JSON: the report turns it into None before (report.json_safe); fail loudly if one slips through
+    env.policies["json.dumps_kwargs"] = {"separators": (",", ":"), "default": _json_default, "allow_nan": False}
+    env.globals["inline_asset"] = lambda name: inline_asset(env, name)
+    return env
+
+
+def inline_asset(env: Environment, name: str) -> Markup:
+    """A stylesheet or script of the package, as is, for a <style> or <script> element of the page."""
+    source, _, _ = env.loader.get_source(env, name)
+    closer = ASSET_CLOSERS[name[name.rindex(".") :]]
+    if closer in source.lower():
+        raise ValueError(f"{name} contains {closer}, which would end its element early")
+    # the project's own file, not data: safe to put in the page as is (see the module docstring)
+    return Markup(source)
+
+
+# ---------------------------------------------------------------------------------------------- texts
+
+# KPI definitions shown in the report (MARTS.md, "Definitions").
+KPI_DEFINITIONS: dict[str, str] = {
+    "sessions": "A visitor's events with no gap longer than the session timeout (default 30 min); a session "
+    "belongs to the day it starts and takes the traffic source of its first event.",
+    "visitors": "One person: the user_id an anonymous id was last seen with, else the anonymous id "
+    "(sessions before a login belong to the same visitor).",
+    "engagement_rate": "Engaged sessions / sessions. A session is engaged when it lasts ≥ 10 s, has ≥ 2 page "
+    "views or has any conversion. Bounce rate = 1 − engagement rate.",
+    "conversion_rate": "Sessions with at least one macro conversion / sessions.",
+    "micro_conversion_rate": "Sessions with at least one micro conversion / sessions.",
+    "goal_score": "Weighted goal score: Σ weight × conversions over the goals of conversion_goals.",
+    "leads": "Conversions of a goal marked is_lead, and CRM lead rows.",
+    "orders": "Completed orders from the orders feed, on the order's own day, whether or not a tracked session "
+    "carries them (events' purchases only when there is no orders feed).",
+    "revenue": "Completed − refunded order revenue from the orders feed, in the reporting currency. In the "
+    "scorecard and campaign table it is attributed with the configured model; in daily KPIs it counts in the "
+    "channel of the session that carries the order, else the customer's last session within the lookback, "
+    "else the channel (untracked).",
+    "gross_margin": "Revenue − cost of goods (when known). The default north star is attributed gross margin: "
+    "money actually earned, credited to the touchpoints that earned it.",
+    "aov": "Average order value: revenue / orders.",
+    "spend": "Ad spend in the reporting currency (restated rows replace earlier ones); joins to sessions by "
+    "date, utm_source, utm_medium and utm_campaign.",
+    "impressions": "Ad impressions reported by the platforms.",
+    "clicks": "Ad clicks reported by the platforms.",
+    "ctr": "Click-through rate: clicks / impressions.",
+    "cpc": "Cost per click: spend / clicks.",
+    "cpm": "Cost per thousand impressions: 1000 × spend / impressions.",
+    "cpa": "Cost per acquisition: spend / macro conversions. Target CPA comes from kpi_targets; break-even "
+    "CPA = AOV × margin rate, the most one acquisition may cost and still make a profit.",
+    "cpl": "Cost per lead: spend / leads.",
+    "cac": "Customer acquisition cost: spend / new customers.",
+    "roas": "Return on ad spend: attributed revenue / spend.",
+    "roi": "(Attributed gross margin − spend) / spend.",
+    "prr": "Project rate of return: the ROI of a campaign over its whole flight.",
+    "clv": "Customer lifetime value. Historical: a customer's gross margin to date. Predicted: AOV × purchase "
+    "frequency × margin rate × expected lifetime (default 3 years).",
+    "close_rate": "Leads that reach won / leads.",
+}
+
+OTHER_DEFINITIONS: list[tuple[str, str]] = [
+    (
+        "Conversions",
+        "An event (or session) that matches a goal of conversion_goals, counted per the goal's counting rule. "
+        "Macro goals are the outcomes the business is paid for (purchase, demo request, contact form …); micro "
+        'goals are steps towards them. "Conversions" in the tables are macro conversions; attributed '
+        "conversions are the same conversions credited to touchpoints by an attribution model (fractions of "
+        "one conversion add up to whole conversions).",
+    ),
+    (
+        "Attribution models",
+        "For each macro conversion the touchpoints are the visitor's sessions that start within the lookback "
+        "window (default 30 days) before it, up to and including the converting session. first_touch and "
+        "last_touch give all credit to the first / last session; last_non_direct to the last session whose "
+        "channel is not Direct (else Direct); linear 1/n each; position_based 40 % first, 40 % last, 20 % split "
+        "over the middle (n = 2: 50/50); time_decay weights 2^(−Δt / 7 days), normalised. Credits of a "
+        "conversion sum to 1 in every model.",
+    ),
+    (
+        "Recommendation",
+        "Per campaign and month, from attributed CPA against target and break-even CPA: scale (cheaper than "
+        "target, room to grow), keep, fix (above target or break-even), cut (far above break-even), or not "
+        "enough data (too few attributed conversions for a verdict). The reason says which rule applied.",
+    ),
+    (
+        "Alert",
+        "Fires only on a change that is both large (default ≥ 20 %) and statistically significant "
+        "(two-proportion z-test for rates, Poisson test for counts): the last 7 days against the 28 days "
+        "before. Declines and rises are kept apart; declines of the whole business lead the list. "
+        "Conversion-rate alerts name the funnel step whose conversion fell most.",
+    ),
+    (
+        "Tracking health",
+        "How much of the business tracking sees: sessions (and events) per order in the orders feed, the share "
+        "of feed orders no tracked session carries (channel (untracked)) and the match rate. When tracking "
+        "falls while the feed holds, the alert is of kind tracking, not a decline of the business.",
+    ),
+    (
+        "Reconciliation",
+        "Per day: orders and net revenue in the orders feed (the truth), the orders a tracked purchase matches "
+        "(match rate = matched / feed orders), tracked purchases with no order in the feed; per ad platform, "
+        "the conversions and value the platform claims against the conversions northstar attributes to it. "
+        "Platforms each count every conversion they touched, so their claims add up to more than the orders.",
+    ),
+    (
+        "Closed and open funnel",
+        "Closed: sessions that reached every earlier stage first, in order, within the session. Open: sessions "
+        "that have the stage at all (robust to events recorded out of order). Step conversion = sessions at a "
+        "stage / sessions at the stage before; drop-off = 1 − step conversion.",
+    ),
+    (
+        "Where a conversion counts",
+        "In daily and channel KPIs a conversion counts on the day, channel and campaign of the session in "
+        "which it happens (last touch); an order and its revenue count on the order's day in the feed. "
+        "Multi-touch numbers (attributed conversions, attributed revenue, the scorecard's money KPIs) use the "
+        "configured attribution model.",
+    ),
+]

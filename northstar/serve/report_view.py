@@ -1,0 +1,401 @@
+"""What each section of the report shows: ReportData -> plain values (text, numbers, flags) for the templates.
+
+No HTML here: numbers are formatted for humans (serve.fmt) and the templates under serve/templates/ put them in
+the page, escaped. Reconciliation and tracking health are in report_health.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+from northstar.config import ATTRIBUTION_MODELS
+from northstar.serve import fmt
+from northstar.serve.report import (
+    ALERT_DAYS,
+    MAX_ALERTS,
+    SECTIONS,
+    TREND_KPIS,
+    VERDICT_ORDER,
+    ReportData,
+)
+from northstar.serve.report_assets import KPI_DEFINITIONS, OTHER_DEFINITIONS, PAGE_TEMPLATE, environment
+from northstar.serve.report_charts import MODEL_COLOURS, dotplot, model_label, round1
+from northstar.serve.report_health import is_decline, is_tracking, reconciliation_view, tracking_view
+
+HEADLINE_TILES = ["revenue", "spend", "conversion_rate", "cpa", "roas", "sessions"]
+
+
+def month_label(month: date | None) -> str:
+    return month.strftime("%B %Y") if month else "no data"
+
+
+def change(current: float | None, previous: float | None, kpi: str) -> dict | None:
+    """This month against the previous one: arrow, size and whether that is good for this KPI."""
+    if current is None or previous in (None, 0):
+        return None
+    delta = current / previous - 1
+    better = (delta < 0) if kpi in fmt.LOWER_IS_BETTER else (delta > 0)
+    arrow = "▲" if delta > 0 else ("▼" if delta < 0 else "•")
+    cls = "good" if better else ("bad" if abs(delta) > 0.0005 else "muted")
+    return {"arrow": arrow, "text": fmt.pct(abs(delta)), "cls": cls}
+
+
+def bar(fraction: float | None, on_track: bool | None) -> dict | None:
+    """Attainment bar: 150 % fills it, the target mark sits at two thirds."""
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return None
+    return {"width": f"{max(0.0, min(fraction, 1.5)) / 1.5 * 100:.1f}", "kind": "good" if on_track else "bad"}
+
+
+def status(on_track: bool | None, has_target: bool) -> str:
+    if not has_target or on_track is None:
+        return "no target"
+    return "on track" if on_track else "off track"
+
+
+def verdict_counts(campaigns: list[dict]) -> list[dict]:
+    counts: dict[str, int] = {}
+    for c in campaigns:
+        counts[c.get("recommendation") or "–"] = counts.get(c.get("recommendation") or "–", 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: VERDICT_ORDER.get(kv[0], 9))
+    return [{"verdict": k, "n": n} for k, n in ordered]
+
+
+def north_star_view(data: ReportData) -> dict:
+    cur = data.meta["currency"]
+    all_scope = [r for r in data.scorecard if r["scope"] == "all"]
+    star = next((r for r in all_scope if r.get("is_north_star")), None)
+    if star is None:
+        return {"star": None, "tiles": []}
+    kpi = star["kpi"]
+    target = star.get("target_to_date", star.get("target"))
+    days = ""
+    if star.get("days_with_data") and star.get("days_in_month") and star["days_with_data"] < star["days_in_month"]:
+        days = f" · {star['days_with_data']} of {star['days_in_month']} days, target pro-rated"
+    model = star.get("attribution_model")
+    model_note = f" (attributed, {model_label(model)})" if model else ""
+    tiles = []
+    by_kpi = {r["kpi"]: r for r in all_scope}
+    for k in HEADLINE_TILES:
+        r = by_kpi.get(k)
+        if r is None or r["actual"] is None:
+            continue
+        tgt = r.get("target_to_date", r.get("target"))
+        tiles.append(
+            {
+                "label": fmt.kpi_label(k),
+                "value": fmt.kpi_value(k, r["actual"], cur, compact=True),
+                "status": status(r.get("on_track"), tgt is not None),
+                "target": f"target {fmt.kpi_value(k, tgt, cur, compact=True)}" if tgt is not None else "no target",
+                "change": change(r["actual"], data.previous.get((k, "all", r["scope_value"])), k),
+            }
+        )
+    return {
+        "star": {
+            "label": f"North star · {fmt.kpi_label(kpi)}{model_note} · {month_label(data.month)}",
+            "value": fmt.kpi_value(kpi, star["actual"], cur),
+            "status": status(star.get("on_track"), target is not None),
+            "target": fmt.kpi_value(kpi, target, cur),
+            "attainment": fmt.pct(star.get("attainment"), 0),
+            "change": change(star["actual"], data.previous.get((kpi, star["scope"], star["scope_value"])), kpi),
+            "bar": bar(star.get("attainment"), star.get("on_track")),
+            "foot": KPI_DEFINITIONS.get(kpi, "") + days,
+        },
+        "tiles": tiles,
+    }
+
+
+def scorecard_view(data: ReportData) -> list[dict]:
+    cur = data.meta["currency"]
+    names = {c["campaign_key"]: c.get("campaign_name") or c["campaign_key"] for c in data.campaigns}
+    rows = [r for r in data.scorecard if r["actual"] is not None or r.get("target") is not None]
+    rows.sort(
+        key=lambda r: (
+            r["scope"] != "all",
+            r["scope"],
+            r["scope_value"] or "",
+            not r.get("is_north_star"),
+            r.get("target") is None,
+            fmt.kpi_label(r["kpi"]),
+        )
+    )
+    out = []
+    for r in rows:
+        kpi = r["kpi"]
+        target = r.get("target_to_date", r.get("target"))
+        model = r.get("attribution_model")
+        scope = r["scope"] if r["scope"] == "all" else f"{r['scope']}: {names.get(r['scope_value'], r['scope_value'])}"
+        out.append(
+            {
+                "kpi": fmt.kpi_label(kpi),
+                "is_star": bool(r.get("is_north_star")),
+                "model": model_label(model) if model else "",
+                "scope": "All" if r["scope"] == "all" else scope,
+                "actual": fmt.kpi_value(kpi, r["actual"], cur),
+                "target": fmt.kpi_value(kpi, target, cur) if target is not None else None,
+                "bar": bar(r.get("attainment"), r.get("on_track")),
+                "attainment": fmt.pct(r.get("attainment"), 0),
+                "status": status(r.get("on_track"), target is not None),
+                "change": change(r["actual"], data.previous.get((kpi, r["scope"], r["scope_value"])), kpi),
+            }
+        )
+    return out
+
+
+def channels_view(data: ReportData) -> list[dict]:
+    cur = data.meta["currency"]
+    verdicts: dict[str, list[dict]] = {}
+    reasons: dict[str, list[dict]] = {}
+    for c in data.campaigns:
+        ch = c.get("channel") or "(unknown)"
+        verdicts.setdefault(ch, []).append(c)
+        if c.get("recommendation") in ("cut", "fix", "scale") and c.get("recommendation_reason"):
+            name = c.get("campaign_name") or c["campaign_key"]
+            reasons.setdefault(ch, []).append({"name": name, "text": c["recommendation_reason"]})
+    last_day = data.meta.get("data_through")
+    ch_alerts: dict[str, list[dict]] = {}
+    for a in data.alerts:
+        if a["scope"] == "channel" and (last_day is None or (last_day - a["alert_date"]).days < 7):
+            delta = a.get("change") or 0
+            good = (delta < 0) if a["kpi"] in fmt.LOWER_IS_BETTER else (delta > 0)
+            arrow = "▲" if delta > 0 else "▼"
+            item = {
+                "text": f"{arrow} {fmt.kpi_label(a['kpi'])} {fmt.signed_pct(delta)} ({a['alert_date']:%b %d})",
+                "cls": "good" if good else "bad",
+            }
+            if item not in ch_alerts.get(a["scope_value"], []):
+                ch_alerts.setdefault(a["scope_value"], []).append(item)
+    out = []
+    for r in data.channels:
+        ch = r["channel"]
+        out.append(
+            {
+                "channel": ch,
+                "is_total": ch == "Total",
+                "spend": fmt.money(r["spend"], cur),
+                "sessions": fmt.count(r["sessions"]),
+                "conversions": fmt.count(r["conversions"]),
+                "conversion_rate": f"{fmt.pct(r['conversion_rate'], 2)} of sessions",
+                "cpa": fmt.money(r["cpa"], cur, 2) if r["spend"] else "–",
+                "revenue": fmt.money(r["revenue"], cur),
+                "roas": f"ROAS {fmt.ratio(r['roas'])}",
+                "attributed_conversions": fmt.count(round1(r["attributed_conversions"])),
+                "attributed_revenue": fmt.money(r["attributed_revenue"], cur),
+                "verdicts": verdict_counts(verdicts.get(ch, [])),
+                "reasons": reasons.get(ch, [])[:3],
+                "alerts": ch_alerts.get(ch, [])[:2],
+            }
+        )
+    return out
+
+
+def campaigns_view(data: ReportData) -> dict:
+    cur = data.meta["currency"]
+    rows = []
+    for c in data.campaigns:
+        lo, hi = c.get("attributed_conversions_min"), c.get("attributed_conversions_max")
+        rows.append(
+            {
+                "name": c.get("campaign_name") or c["campaign_key"],
+                "sub": " · ".join(x for x in (c.get("channel"), c.get("platform"), c["campaign_key"]) if x),
+                "spend": fmt.money(c.get("spend"), cur),
+                "conversions": fmt.count(round1(c.get("attributed_conversions", c.get("macro_conversions")))),
+                "spread": f"{fmt.count(round1(lo))}–{fmt.count(round1(hi))} across models" if lo is not None else "",
+                "cpa": fmt.money(c.get("attributed_cpa", c.get("cpa")), cur, 2) if c.get("spend") else "–",
+                "target_cpa": fmt.money(c.get("target_cpa"), cur, 2),
+                "break_even_cpa": fmt.money(c.get("break_even_cpa"), cur, 2),
+                "roas": fmt.ratio(c.get("attributed_roas", c.get("roas"))),
+                "prr": fmt.pct(c.get("prr")),
+                "verdict": c.get("recommendation"),
+                "reason": c.get("recommendation_reason") or "",
+            }
+        )
+    return {"rows": rows, "summary": verdict_counts(data.campaigns)}
+
+
+def p_value(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "< 0.0001" if p < 0.0001 else f"{p:.4f}"
+
+
+def alert_rows(data: ReportData, alerts: list[dict]) -> list[dict]:
+    """One row per KPI and scope: its latest firing, and since when it fires; newest and largest first."""
+    cur = data.meta["currency"]
+    groups: dict[tuple, list[dict]] = {}
+    for a in alerts:
+        groups.setdefault((a["kpi"], a["scope"], a["scope_value"]), []).append(a)
+    latest = []
+    for firings in groups.values():
+        firings.sort(key=lambda a: (a["alert_date"], a.get("window_days") or 0))
+        latest.append((firings[-1], firings[0]["alert_date"], len({f["alert_date"] for f in firings})))
+    latest.sort(
+        key=lambda x: (x[0]["alert_date"], x[0].get("severity") == "critical", abs(x[0].get("change") or 0)),
+        reverse=True,
+    )
+    rows = []
+    for a, since, days in latest:
+        delta = a.get("change")
+        window = a.get("window_days") or 7
+        rows.append(
+            {
+                "date": f"{a['alert_date']:%Y-%m-%d}",
+                "fired": f"fired on {days} days since {since:%b %d}" if days > 1 else "first time",
+                "kpi": fmt.kpi_label(a["kpi"]),
+                "scope": "All" if a["scope"] == "all" else f"{a['scope']}: {a['scope_value']}",
+                "actual": fmt.kpi_value(a["kpi"], a.get("actual"), cur),
+                "window": f"last {window} day{'s' if window != 1 else ''}",
+                "baseline": fmt.kpi_value(a["kpi"], a.get("baseline"), cur),
+                "change": fmt.signed_pct(delta),
+                "good": (delta or 0) < 0 if a["kpi"] in fmt.LOWER_IS_BETTER else (delta or 0) > 0,
+                "p": p_value(a.get("significance")),
+                "severity": a.get("severity") or "alert",
+                "critical": a.get("severity") == "critical",
+                "step": a.get("suspected_step") or "",
+                "message": a.get("message") or "",
+            }
+        )
+    return rows
+
+
+def alerts_view(data: ReportData) -> dict:
+    """Alerts of the last ALERT_DAYS days. With a direction column, declines of the whole business lead."""
+    view = {"any": bool(data.alerts), "recent": 0, "combinations": 0, "total": len(data.alerts)}
+    view.update(days=ALERT_DAYS, has_direction="direction" in data.alert_columns, lead=[], rows=[])
+    if not data.alerts:
+        return view
+    through = data.meta.get("data_through") or max(a["alert_date"] for a in data.alerts)
+    # tracking alerts are told in the tracking-health section
+    recent = [a for a in data.alerts if (through - a["alert_date"]).days < ALERT_DAYS and not is_tracking(a)]
+    lead = [a for a in recent if a["scope"] == "all" and is_decline(a)] if view["has_direction"] else []
+    rest = [a for a in recent if not (a["scope"] == "all" and is_decline(a))] if view["has_direction"] else recent
+    view["lead"] = alert_rows(data, lead)
+    view["rows"] = alert_rows(data, rest)[:MAX_ALERTS]
+    view["recent"] = len(recent)
+    view["combinations"] = len(view["lead"]) + len(alert_rows(data, rest))
+    return view
+
+
+def attribution_view(data: ReportData) -> dict:
+    chosen = data.meta["attribution_model"]
+    cur = data.meta["currency"]
+    matrix = {(r["channel"], r["model"]): r["conversions"] or 0.0 for r in data.attribution}
+    revenue = {(r["channel"], r["model"]): r["revenue"] for r in data.attribution}
+    totals: dict[str, float] = {}
+    for (ch, m), v in matrix.items():
+        if m == chosen:
+            totals[ch] = totals.get(ch, 0) + v
+    channels = sorted({ch for ch, _ in matrix}, key=lambda ch: (-totals.get(ch, 0), ch))
+    models = [{"label": model_label(m), "colour": MODEL_COLOURS[m], "chosen": m == chosen} for m in ATTRIBUTION_MODELS]
+    rows = []
+    for ch in channels:
+        values = [matrix.get((ch, m), 0.0) for m in ATTRIBUTION_MODELS]
+        lo, hi = min(values), max(values)
+        rows.append(
+            {
+                "channel": ch,
+                "cells": [
+                    {"value": fmt.count(round1(v)), "chosen": m == chosen}
+                    for m, v in zip(ATTRIBUTION_MODELS, values, strict=True)
+                ],
+                "spread": fmt.pct((hi - lo) / hi if hi else None, 0),
+                "revenue": fmt.money(revenue.get((ch, chosen)), cur),
+            }
+        )
+    return {
+        "chosen": model_label(chosen),
+        "models": models,
+        "rows": rows,
+        "plot": dotplot(channels, matrix, chosen) if channels else None,
+    }
+
+
+def definitions_view(data: ReportData) -> dict:
+    shown = {r["kpi"] for r in data.scorecard} | set(TREND_KPIS) | {"spend", "cpa", "roas", "prr", "revenue"}
+    return {
+        "kpis": [
+            {"id": k, "label": fmt.kpi_label(k), "text": text} for k, text in KPI_DEFINITIONS.items() if k in shown
+        ],
+        "others": [{"label": t, "text": d} for t, d in OTHER_DEFINITIONS],
+    }
+
+
+def payload(data: ReportData) -> dict:
+    """The data the page's script draws the funnel and trend charts from (embedded as JSON)."""
+    through = data.meta.get("data_through")
+    return json_safe(
+        {
+            "currency": data.meta["currency"],
+            "month": data.month.strftime("%Y-%m") if data.month else None,
+            "dataThrough": through.isoformat() if through else None,
+            "daily": data.daily,
+            "funnel": data.funnel,
+            "alerts": [
+                {
+                    "date": a["alert_date"].isoformat(),
+                    "kpi": a["kpi"],
+                    "scope": a["scope"],
+                    "scopeValue": a["scope_value"],
+                    "change": a.get("change"),
+                    "actual": a.get("actual"),
+                    "baseline": a.get("baseline"),
+                    "p": a.get("significance"),
+                    "severity": a.get("severity"),
+                    "step": a.get("suspected_step"),
+                    "window": a.get("window_days"),
+                    "message": a.get("message"),
+                    "direction": a.get("direction"),
+                    "kind": "tracking" if is_tracking(a) else "business",
+                }
+                for a in data.alerts
+            ],
+            "kpiLabels": {k: fmt.kpi_label(k) for k in TREND_KPIS},
+            "kpiKinds": {k: fmt.KPI_KIND.get(k, "count") for k in TREND_KPIS},
+            "lowerIsBetter": sorted(fmt.LOWER_IS_BETTER),
+        }
+    )
+
+
+def json_safe(value: object) -> object:
+    """NaN and infinities (no JSON) as null, all the way down."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def render(data: ReportData) -> str:
+    """The whole page: the templates fill in the values of every section."""
+    meta = data.meta
+    published = meta.get("published_at")
+    context = {
+        "sections": [{"id": sid, "label": label} for sid, label in SECTIONS],
+        "month_label": month_label(data.month),
+        "month_note": data.month_note,
+        "meta": {
+            "through": f"{meta['data_through']:%b %d, %Y}" if meta.get("data_through") else None,
+            "published": f"{published:%Y-%m-%d %H:%M}" if published else None,
+            "currency": meta["currency"],
+            "timezone": meta.get("timezone") or "UTC",
+            "model": model_label(meta["attribution_model"]),
+            "revision": (meta.get("code_revision") or "unknown")[:12],
+        },
+        "generated": f"{datetime.now():%Y-%m-%d %H:%M}",
+        "north_star": north_star_view(data),
+        "scorecard": scorecard_view(data),
+        "has_funnel": bool(data.funnel),
+        "channels": channels_view(data),
+        "campaigns": campaigns_view(data),
+        "trend_charts": [{"kpi": k, "label": fmt.kpi_label(k)} for k in TREND_KPIS],
+        "alerts": alerts_view(data),
+        "tracking": tracking_view(data),
+        "reconciliation": reconciliation_view(data),
+        "attribution": attribution_view(data),
+        "definitions": definitions_view(data),
+        "payload": payload(data),
+    }
+    return environment().get_template(PAGE_TEMPLATE).render(context)
