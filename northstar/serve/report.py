@@ -303,7 +303,9 @@ def _reconciliation_data(con: duckdb.DuckDBPyConnection) -> list[dict] | None:
     picked = []
     for name, candidates in RECONCILIATION_FIELDS.items():
         column = next((c for c in candidates if c in have), None)
-        picked.append(f'"{column}" as {name}' if column else f"null as {name}")
+        # numbers as DOUBLE (a DECIMAL would print as a whole number), the day as a DATE
+        kind = {"day": "date", "platform": "varchar"}.get(name, "double")
+        picked.append(f'cast("{column}" as {kind}) as {name}' if column else f"cast(null as {kind}) as {name}")
     if not any(c in have for c in RECONCILIATION_FIELDS["day"]):
         return None
     return _rows(con, f"select {', '.join(picked)} from marts.fct_revenue_reconciliation order by 1, 2")

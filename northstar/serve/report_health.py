@@ -39,6 +39,15 @@ def is_decline(a: dict) -> bool:
     return direction == "decline" or (direction == "down" and a["kpi"] not in fmt.LOWER_IS_BETTER)
 
 
+def tracking_value(kpi: str, value: float | None) -> str:
+    """Tracking KPIs (fct_kpi_alerts: sessions_per_order, events_per_order, match_rate) and the usual ones."""
+    if kpi == "match_rate":
+        return fmt.pct(value)
+    if kpi.endswith("_per_order"):
+        return fmt.count(None if value is None else round(value, 1))
+    return fmt.kpi_value(kpi, value)
+
+
 def _div(a: float | None, b: float | None) -> float | None:
     return None if a is None or not b else a / b
 
@@ -85,9 +94,10 @@ def tracking_view(data: ReportData) -> dict:
             "date": _iso(a["alert_date"]),
             "kpi": fmt.kpi_label(a["kpi"]),
             "scope": "All" if a["scope"] == "all" else f"{a['scope']}: {a['scope_value']}",
+            "actual": tracking_value(a["kpi"], a.get("actual")),
+            "baseline": tracking_value(a["kpi"], a.get("baseline")),
             "change": fmt.signed_pct(a.get("change")),
             "severity": a.get("severity") or "alert",
-            "critical": a.get("severity") == "critical",
             "message": a.get("message") or "",
         }
         for a in alerts

@@ -251,7 +251,6 @@ def alert_rows(data: ReportData, alerts: list[dict]) -> list[dict]:
                 "good": (delta or 0) < 0 if a["kpi"] in fmt.LOWER_IS_BETTER else (delta or 0) > 0,
                 "p": p_value(a.get("significance")),
                 "severity": a.get("severity") or "alert",
-                "critical": a.get("severity") == "critical",
                 "step": a.get("suspected_step") or "",
                 "message": a.get("message") or "",
             }

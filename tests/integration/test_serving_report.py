@@ -132,3 +132,36 @@ def test_report_screenshot(report: Path, tmp_path: Path) -> None:
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 100_000  # a rendered page, not a blank one
+
+
+@pytest.fixture(scope="module")
+def health_report(tmp_path_factory: pytest.TempPathFactory, add_report_health_marts) -> Path:
+    """The report with the marts of issue 11: tracking alerts, (untracked) orders, reconciliation."""
+    root = tmp_path_factory.mktemp("rendered_health")
+    s = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
+    build_sample_marts(s.warehouse_path)
+    add_report_health_marts(s.warehouse_path)
+    publish(s)
+    return write_report(s)
+
+
+def test_tracking_health_and_reconciliation_render_offline(health_report: Path, tmp_path: Path) -> None:
+    proc = _run_chromium(tmp_path, "--dump-dom", health_report.as_uri())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [line for line in proc.stderr.splitlines() if ":CONSOLE" in line] == []
+    dom = _Elements()
+    dom.feed(proc.stdout)
+    assert "data-errors" not in next(a for t, a in dom.elements if t == "html")
+    assert next(a for t, a in dom.elements if t == "body").get("data-ready") == "1"
+    # drawn on the server: three tracking charts and the reconciliation chart, the tracking alert marked on each
+    labels = [a.get("aria-label") or "" for t, a in dom.elements if t == "svg"]
+    charts = [label for label in labels if label.endswith(", daily")]
+    assert charts == [
+        "Sessions per feed order, daily",
+        "Feed orders no session carries, daily",
+        "Match rate, daily",
+        "Orders per day: feed, tracked, claimed, daily",
+    ]
+    assert {a.get("data-day") for a in dom.with_class("health-dot")} == {"2026-02-21"}
+    # the browser-drawn trend charts still mark the business alerts only
+    assert sorted(a.get("data-alert") for a in dom.with_class("alert-dot")) == ["2026-02-10", "2026-02-28"]

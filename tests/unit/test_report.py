@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import fnmatch
 import html
 import json
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import duckdb
 import pytest
+from jinja2 import DictLoader, Environment
 
 from northstar.cli import UserError
 from northstar.config import Settings
 from northstar.serve import fmt
+from northstar.serve import report as report_module
 from northstar.serve.publish import publish
 from northstar.serve.report import KPI_DEFINITIONS, SECTIONS, write_report
+from northstar.serve.report_assets import environment, inline_asset
 from northstar.serve.sample_marts import build_sample_marts
 
 
@@ -195,3 +200,133 @@ def test_a_month_in_progress_is_compared_per_day(tmp_path: Path) -> None:
     # 14 days of February (2,940) against January pro-rated to 14 days (6,510 x 14 / 31 = 2,940): no change,
     # where comparing with all of January would have said -54.8 %
     assert "$2,940" in north_star and "• 0.0%" in north_star and "54.8%" not in north_star
+
+
+# ---------------------------------------------------------------------------------------------- issue 11
+
+
+@pytest.fixture(scope="module")
+def health_page(tmp_path_factory: pytest.TempPathFactory, add_report_health_marts) -> str:
+    """The report of sample marts with the alerts, (untracked) orders and reconciliation of issue 11."""
+    root = tmp_path_factory.mktemp("report_health")
+    s = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
+    build_sample_marts(s.warehouse_path)
+    add_report_health_marts(s.warehouse_path)
+    publish(s)
+    return write_report(s).read_text(encoding="utf-8")
+
+
+def _section(page: str, section_id: str) -> str:
+    return page.split(f'<section id="{section_id}"', 1)[1].split("</section>", 1)[0]
+
+
+def _table(section: str, cls: str) -> str:
+    return section.split(f'<table class="{cls}">', 1)[1].split("</table>", 1)[0]
+
+
+def test_templates_escape_every_value() -> None:
+    env = environment()
+    for name in ("report.html.j2", "sections/trends.html.j2", "macros.html.j2", "anything.txt"):
+        assert env.autoescape(name) is True, name
+    assert env.from_string("{{ x }}").render(x="<script>&") == "&lt;script&gt;&amp;"
+
+
+def test_python_writes_no_html() -> None:
+    # the report's Python prepares values; every tag is in serve/templates
+    tag = re.compile(r"<(div|span|td|th|tr|table|section|svg|circle|line|text|p|b|br|code|h\d|dl|dt|dd)[\s>/]")
+    serve = Path(report_module.__file__).parent
+    for module in ("report.py", "report_view.py", "report_health.py", "report_charts.py", "report_assets.py"):
+        found = tag.findall((serve / module).read_text(encoding="utf-8"))
+        assert found == [], f"{module} writes HTML: {found}"
+
+
+def test_an_asset_that_would_end_its_element_is_refused() -> None:
+    env = Environment(loader=DictLoader({"ok.js": "var a = 1;", "bad.js": "x = '</SCRIPT>';", "bad.css": "</style"}))
+    assert str(inline_asset(env, "ok.js")) == "var a = 1;"
+    for name in ("bad.js", "bad.css"):
+        with pytest.raises(ValueError, match="would end its element"):
+            inline_asset(env, name)
+
+
+def test_every_template_and_asset_is_package_data() -> None:
+    # a template the wheel leaves out would work from a checkout and fail once installed
+    pyproject = tomllib.loads((Path(report_module.__file__).parents[2] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["northstar.serve"]
+    templates = Path(report_module.__file__).parent / "templates"
+    files = [p.relative_to(templates.parent).as_posix() for p in templates.rglob("*") if p.is_file()]
+    assert {"templates/report.html.j2", "templates/report.css", "templates/report.js"} <= set(files)
+    for f in files:
+        assert any(fnmatch.fnmatch(f, pat) and f.count("/") == pat.count("/") for pat in patterns), f
+
+
+def test_no_url_outside_the_data(health_page: str) -> None:
+    # the only address the page's own code holds is the SVG namespace name (an identifier, never fetched)
+    code = re.sub(r'<script type="application/json" id="report-data">.*?</script>', "", health_page, flags=re.S)
+    assert re.findall(r"https?://[^\s\"'<>)]*", code) == ["http://www.w3.org/2000/svg"]
+
+
+def test_reconciliation_is_not_built_yet_without_its_mart(page: str) -> None:
+    section = _section(page, "reconciliation")
+    assert "Not built yet" in section and "fct_revenue_reconciliation" in section and "<table" not in section
+
+
+def test_reconciliation_feed_tracked_and_claimed(health_page: str) -> None:
+    section = _section(health_page, "reconciliation")
+    # February: 22 feed orders ($2,200), 12 matched (54.5 %), 1 tracked purchase without an order;
+    # platforms claim 11 + 13 = 24 conversions, 1.09x the feed's 22 orders
+    for shown in ("22", "$2,200 net revenue", "54.5%", "12 orders · $1,200 tracked revenue", "1.09× the feed"):
+        assert shown in section, shown
+    platforms = _table(section, "reconciliation-platforms with-total")
+    rows = re.findall(r"<tr>(.*?)</tr>", platforms.split("<tbody>", 1)[1], re.S)
+    cells = [re.findall(r'<td class="[^"]+">(?:<b>)?(.*?)(?:</b>)?</td>', r) for r in rows]
+    assert cells == [
+        ["google_ads", "$200", "11", "$1,100", "7", "$700", "1.57×"],
+        ["meta_ads", "$160", "13", "$1,300", "5.5", "$550", "2.36×"],
+        ["All platforms", "$360", "24", "$2,400", "12.5", "$1,250", "1.92×"],
+    ]
+    daily = _table(section, "reconciliation")
+    # newest first; 02-28 matched 3 of 12 (25 %), under half the median day's 57.5 %: flagged
+    assert daily.index("2026-02-28") < daily.index("2026-02-27")
+    assert re.search(r'<tr class="row-bad"><td class="text">2026-02-28</td>', daily)
+    assert "$900" in daily and "25.0%" in daily and "57.5%" in section
+    per_day = _table(section, "reconciliation-days-platforms")
+    assert "6 / 2.5" in per_day and "7 / 3" in per_day
+
+
+def test_tracking_health_tells_tracking_loss_apart(health_page: str) -> None:
+    section = _section(health_page, "tracking")
+    alerts = _table(section, "tracking-alerts")
+    assert "2026-02-21" in alerts and "Sessions per order" in alerts and "5.8" in alerts and "58.3" in alerts
+    # the message is data: shown as text
+    assert "tracking loss suspected &lt;img src=x onerror=alert(2)&gt;" in alerts
+    assert "<img" not in health_page
+    # last 7 days: 2 of 44 feed orders in (untracked) (4.5 %)
+    assert "4.5%" in section and "2 of 44 feed orders" in section
+    days = _table(section, "tracking-days")
+    # 02-21 has the tracking alert; 02-14 has none but its sessions fell to 35 while orders held at 6
+    assert re.search(r'<tr class="row-bad"><td class="text">2026-02-21</td>', days)
+    assert "sessions 35 against 350 on the median day, while feed orders held (6, median 6)" in days
+    # tracking alerts are not listed as business alerts
+    assert "Sessions per order" not in _section(health_page, "trends")
+
+
+def test_tracking_health_without_a_kind_column_says_so(page: str) -> None:
+    section = _section(page, "tracking")
+    assert "no <code>kind</code> column yet" in section and "tracking-alerts" not in section
+    assert "None: on no day did sessions fall away from the orders." in section
+
+
+def test_alerts_lead_with_declines_of_the_whole_business(health_page: str) -> None:
+    trends = _section(health_page, "trends")
+    lead = _table(trends, "alerts alerts-lead")
+    rest = _table(trends, "alerts")
+    assert trends.index("Declines of the whole business") < trends.index('<table class="alerts">')
+    # the whole-business conversion-rate decline leads; the channel's decline and the sessions rise follow
+    assert "Conversion rate" in lead and ">All<" in lead and "-28.5%" in lead
+    assert "channel: Paid Search" not in lead and "Sessions" not in lead
+    assert "channel: Paid Search" in rest and "+33.3%" in rest and "-28.5%" not in rest
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', health_page, re.S).group(1))
+    assert {(a["kpi"], a["kind"], a["direction"]) for a in data["alerts"]} >= {
+        ("sessions_per_order", "tracking", "decline"),
+        ("conversion_rate", "business", "decline"),
+    }

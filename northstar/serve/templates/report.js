@@ -264,7 +264,8 @@
           var v = avg[i] !== null ? avg[i] : vals[i];
           if (v === null || !isFinite(v)) return;
           var c = s("circle", { cx: X(i), cy: Y(v), r: a.severity === "critical" ? 6 : 5,
-            fill: a.severity === "critical" ? "#dc2626" : "#f59e0b", "class": "alert-dot", "data-alert": a.date });
+            fill: a.severity === "critical" ? "#dc2626" : (a.severity === "info" ? "#10b981" : "#f59e0b"),
+            "class": "alert-dot", "data-alert": a.date });
           c.appendChild(s("title", {}, a.message ? a.date + ": " + a.message : a.date + ": " + D.kpiLabels[kpi] + " " + (a.change > 0 ? "+" : "") + pct(a.change) +
             " vs baseline (" + fmtKpi(kpi, a.actual) + " vs " + fmtKpi(kpi, a.baseline) + ", p=" +
             (a.p === null ? "?" : a.p.toExponential(1)) + ")" + (a.step ? " · suspected step: " + a.step : "")));

@@ -1,0 +1,62 @@
+"""Fixtures shared by the unit and integration tests of the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+# On top of serve.sample_marts (3 channels, every day the same: 350 sessions and 6 orders):
+# - fct_kpi_alerts as issue 11 shapes it: kind (business / tracking), direction (decline / rise), and one
+#   tracking alert on 2026-02-21 whose message would be markup if it were not escaped;
+# - a tracking outage on 2026-02-21 and 2026-02-14: sessions a tenth (20 + 5 + 10 = 35), orders held (6);
+# - 2 feed orders no session carries on 2026-02-25, in the channel (untracked);
+# - fct_revenue_reconciliation for 2026-02-27 and 2026-02-28: the feed (platform '(all)') and two ad platforms.
+#   February: feed 10 + 12 = 22 orders, 2,200 net revenue; matched 9 + 3 = 12 (54.5 %); tracked revenue
+#   900 + 300 = 1,200; platforms claim google_ads 6 + 5 = 11 and meta_ads 7 + 6 = 13 conversions (24, 1.09x the
+#   feed's 22 orders) against 4 + 3 = 7 and 3 + 2.5 = 5.5 attributed (11 / 7 = 1.57x, 13 / 5.5 = 2.36x, together
+#   24 / 12.5 = 1.92x).
+HEALTH_SQL = """
+alter table marts.fct_kpi_alerts add column kind varchar default 'business';
+update marts.fct_kpi_alerts set kind = 'business',
+    direction = case when direction = 'down' then 'decline' else 'rise' end;
+insert into marts.fct_kpi_alerts by name
+select date '2026-02-21' as alert_date, 'sessions_per_order' as kpi, 'all' as scope, 'all' as scope_value,
+    'tracking' as kind, 1 as window_days, 5.8 as actual, 58.3 as baseline, -0.9 as change, 1e-6 as significance,
+    1e-6 as p_value, 'critical' as severity, 'decline' as direction,
+    'sessions -90.0% while feed orders are steady: tracking loss suspected <img src=x onerror=alert(2)>' as message;
+
+update marts.fct_kpi_daily set sessions = sessions // 10 where date in ('2026-02-21', '2026-02-14');
+insert into marts.fct_kpi_daily by name
+select * replace ('(untracked)' as channel, '(untracked)' as campaign_key, 0 as sessions, 0 as visitors,
+    0 as engaged_sessions, 0 as converting_sessions, 0 as micro_converting_sessions, 0 as macro_conversions,
+    0 as micro_conversions, 0 as leads, 0.0 as goal_score)
+from marts.fct_kpi_daily where date = '2026-02-25' and channel = 'Direct';
+
+create table marts.fct_revenue_reconciliation as
+select cast(date as date) as date, platform, feed_orders, feed_revenue, matched_orders, tracked_revenue,
+    tracked_purchases_without_order, matched_orders / feed_orders as match_rate, platform_conversions,
+    platform_conversion_value, attributed_conversions, attributed_revenue, spend
+from (values
+    ('2026-02-27', '(all)', 10, 1000.0, 9, 900.0, 1, null, null, null, null, null),
+    ('2026-02-28', '(all)', 12, 1200.0, 3, 300.0, 0, null, null, null, null, null),
+    ('2026-02-27', 'google_ads', null, null, null, null, null, 6, 600.0, 4.0, 400.0, 100.0),
+    ('2026-02-28', 'google_ads', null, null, null, null, null, 5, 500.0, 3.0, 300.0, 100.0),
+    ('2026-02-27', 'meta_ads', null, null, null, null, null, 7, 700.0, 3.0, 300.0, 80.0),
+    ('2026-02-28', 'meta_ads', null, null, null, null, null, 6, 600.0, 2.5, 250.0, 80.0)
+) as t(date, platform, feed_orders, feed_revenue, matched_orders, tracked_revenue, tracked_purchases_without_order,
+       platform_conversions, platform_conversion_value, attributed_conversions, attributed_revenue, spend);
+"""
+
+
+@pytest.fixture(scope="session")
+def add_report_health_marts() -> Callable[[Path], None]:
+    """Turns a sample_marts warehouse into one with the marts of issue 11 (HEALTH_SQL)."""
+
+    def add(warehouse_path: Path) -> None:
+        with duckdb.connect(str(warehouse_path)) as con:
+            con.execute(HEALTH_SQL)
+
+    return add
