@@ -73,3 +73,21 @@
             )
     end
 {%- endmacro %}
+
+{#- The one-day screen of int_kpi_alert_daily: how far a day's value x (of n, for rates and ratios) is from a robust
+    reference (a median of earlier days), in standard errors. count: (x - ref) / sqrt(ref), Poisson; rate:
+    (x - n p) / sqrt(n p (1 - p)), binomial; ratio x / n against r: ln(((x + 0.5) / (n + 0.5)) / r) /
+    sqrt(1 / (x + 0.5) + 1 / (n + 0.5)). NULL when the reference rests on fewer than 2 same weekdays (counts) or 7
+    days (rates, ratios), or an expected count is below min_expected: such a day is never excluded. -#}
+{% macro kpi_screen_z(kpi_type, x, n, ref, ref_days, min_expected=5) -%}
+    case
+        when ({{ kpi_type }}) = 'count' and ({{ ref_days }}) >= 2 and ({{ ref }}) >= {{ min_expected }}
+            then (({{ x }}) - ({{ ref }})) / sqrt({{ ref }})
+        when ({{ kpi_type }}) = 'rate' and ({{ ref_days }}) >= 7
+            and least({{ ref }}, 1 - ({{ ref }})) * ({{ n }}) >= {{ min_expected }}
+            then (({{ x }}) - ({{ n }}) * ({{ ref }})) / sqrt(({{ n }}) * ({{ ref }}) * (1 - ({{ ref }})))
+        when ({{ kpi_type }}) = 'ratio' and ({{ ref_days }}) >= 7 and ({{ n }}) >= {{ min_expected }}
+            and ({{ ref }}) * ({{ n }}) >= {{ min_expected }}
+            then ln((({{ x }}) + 0.5) / (({{ n }}) + 0.5) / ({{ ref }})) / sqrt(1.0 / (({{ x }}) + 0.5) + 1.0 / (({{ n }}) + 0.5))
+    end
+{%- endmacro %}

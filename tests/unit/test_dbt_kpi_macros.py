@@ -78,3 +78,37 @@ def test_small_expected_counts_are_not_tested(macros) -> None:
     assert _value(macros.kpi_two_proportion_z("2", "10", "3", "40")) is None
     # the threshold is a parameter (var alert_min_expected_count in fct_kpi_alerts)
     assert _value(macros.kpi_two_proportion_z("2", "10", "3", "40", 1)) is not None
+
+
+def test_rate_ratio_z_by_hand(macros) -> None:
+    # sessions per feed order: 10 sessions / 50 orders against 2000 / 1000 (2 per order). With 0.5 added to each
+    # count: ln((10.5 / 50.5) / (2000.5 / 1000.5)) = ln(0.207921 / 1.999500) = -2.26343,
+    # se = sqrt(1/10.5 + 1/50.5 + 1/2000.5 + 1/1000.5) = sqrt(0.095238 + 0.019802 + 0.000500 + 0.000999) = 0.341378,
+    # z = -6.6305
+    assert _value(macros.kpi_rate_ratio_z("10", "50", "2000", "1000")) == pytest.approx(-6.6305, abs=1e-3)
+    # no sessions at all still gives a finite z (a total tracking loss): ln((0.5 / 30.5) / 1.9995) = -4.8038 over
+    # se = sqrt(1/0.5 + 1/30.5 + 1/2000.5 + 1/1000.5) = 1.4263 -> -3.368; too few orders gives no test
+    assert _value(macros.kpi_rate_ratio_z("0", "30", "2000", "1000")) == pytest.approx(-3.368, abs=1e-3)
+    assert _value(macros.kpi_rate_ratio_z("10", "4", "2000", "1000")) is None
+
+
+@pytest.mark.parametrize(
+    ("kpi_type", "x", "n", "ref", "ref_days", "expected"),
+    [
+        # orders 20 against the median of the same weekdays, 50: (20 - 50) / sqrt(50) = -4.2426
+        ("count", 20, 1, 50, 4, -4.2426),
+        # 3 converting of 100 sessions against p = 0.10: (3 - 10) / sqrt(100 x 0.1 x 0.9) = -7 / 3
+        ("rate", 3, 100, 0.10, 28, -2.3333),
+        # 7 of 100: -3 / 3 = -1 (a 30 % fall, but within noise: the day stays in the baselines)
+        ("rate", 7, 100, 0.10, 28, -1.0),
+        # 10 sessions per 50 orders against 2.0 a day: ln((10.5 / 50.5) / 2) / sqrt(1/10.5 + 1/50.5) = -6.6743
+        ("ratio", 10, 50, 2.0, 28, -6.6743),
+        # too thin a reference or no variance: NULL, never excluded
+        ("count", 20, 1, 50, 1, None),
+        ("rate", 30, 30, 1.0, 28, None),
+        ("ratio", 10, 50, 2.0, 6, None),
+    ],
+)
+def test_screen_z_by_hand(macros, kpi_type, x, n, ref, ref_days, expected) -> None:
+    got = _value(macros.kpi_screen_z(f"'{kpi_type}'", repr(x), repr(n), repr(ref), repr(ref_days)))
+    assert got == (None if expected is None else pytest.approx(expected, abs=1e-3))

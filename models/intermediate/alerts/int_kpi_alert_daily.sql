@@ -194,26 +194,8 @@ referenced as (
 screened as (
     select
         *,
-        case
-            when
-                kpi_type = 'count'
-                and reference_days >= 2
-                and reference_value >= {{ min_expected }}
-                then (numerator - reference_value) / sqrt(reference_value)
-            when
-                kpi_type = 'rate'
-                and reference_days >= 7
-                and least(reference_value, 1 - reference_value) * denominator >= {{ min_expected }}
-                then (numerator - denominator * reference_value)
-                / sqrt(denominator * reference_value * (1 - reference_value))
-            when
-                kpi_type = 'ratio'
-                and reference_days >= 7
-                and denominator >= {{ min_expected }}
-                and reference_value * denominator >= {{ min_expected }}
-                then ln((numerator + 0.5) / (denominator + 0.5) / reference_value)
-                / sqrt(1 / (numerator + 0.5) + 1 / (denominator + 0.5))
-        end as day_z,
+        {{ kpi_screen_z('kpi_type', 'numerator', 'denominator', 'reference_value', 'reference_days', min_expected) }}
+            as day_z,
         {{ safe_divide('value', 'reference_value') }} - 1 as day_change
     from referenced
 ),
