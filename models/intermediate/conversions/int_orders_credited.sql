@@ -106,7 +106,7 @@ customer_sessions as (
     inner join sessions
         on
             carried.user_id = sessions.visitor_id
-            and sessions.started_at <= carried.ordered_at
+            and carried.ordered_at >= sessions.started_at
             and sessions.started_at >= {{ dbt.dateadd('day', -1 * lookback_days, 'carried.ordered_at') }}
     where carried.conversion_id is null
     qualify row_number() over (

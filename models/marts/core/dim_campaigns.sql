@@ -1,6 +1,6 @@
 -- One row per campaign_key: advertised campaigns (<platform>:<campaign_id>, from ad spend), tagged traffic without
--- spend (utm:<source>/<medium>/<campaign>) and '(none)' for untagged traffic, so every campaign_key of the facts
--- is here.
+-- spend (utm:<source>/<medium>/<campaign>), '(none)' for untagged traffic and '(untracked)' for feed orders no
+-- session carries (int_orders_credited), so every campaign_key of the facts is here.
 with
 
 campaigns as (
@@ -83,12 +83,29 @@ untagged as (
         cast(null as date) as last_spend_date
 ),
 
+untracked as (
+    select
+        '(untracked)' as campaign_key,
+        cast(null as varchar) as platform,
+        cast(null as varchar) as account_id,
+        cast(null as varchar) as campaign_id,
+        '(orders no tracked session carries)' as campaign_name,
+        '(untracked)' as channel,
+        cast(null as varchar) as utm_source,
+        cast(null as varchar) as utm_medium,
+        cast(null as varchar) as utm_campaign,
+        cast(null as date) as first_spend_date,
+        cast(null as date) as last_spend_date
+),
+
 unioned as (
     select * from advertised
     union all
     select * from tagged
     union all
     select * from untagged
+    union all
+    select * from untracked
 ),
 
 final as (

@@ -4,14 +4,16 @@
 -- is the average orders per customer per year over the data's span (one number for all customers, so a
 -- one-order customer seen yesterday does not get a huge frequency) and margin rate is the customer's gross margin /
 -- revenue (the overall rate when unknown). NULL for visitors without orders.
+-- Orders come from the orders feed (int_orders_credited): a customer's order counts whether or not tracking saw the
+-- purchase, as long as identity ties it to the visitor (the carrying session's visitor, else the order's user_id).
 with
 
 sessions as (
     select * from {{ ref('fct_sessions') }}
 ),
 
-conversions as (
-    select * from {{ ref('fct_conversions') }}
+credited_orders as (
+    select * from {{ ref('int_orders_credited') }}
 ),
 
 first_sessions as (
@@ -35,12 +37,12 @@ visits as (
 orders as (
     select
         visitor_id,
-        min(occurred_at) as first_order_at,
+        min(ordered_at) as first_order_at,
         count(*) as orders,
-        {{ exact_sum('revenue') }} as revenue,
-        {{ exact_sum('coalesce(gross_margin, revenue)') }} as gross_margin
-    from conversions
-    where is_order
+        {{ exact_sum('net_revenue') }} as revenue,
+        {{ exact_sum('coalesce(gross_margin, net_revenue)') }} as gross_margin
+    from credited_orders
+    where is_completed and visitor_id is not null
     group by visitor_id
 ),
 

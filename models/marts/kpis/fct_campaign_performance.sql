@@ -81,7 +81,7 @@ monthly_visitors as (
 monthly_attribution as (
     select
         campaign_key,
-        cast({{ dbt.date_trunc('month', 'converting_session_date') }} as date) as month,
+        cast({{ dbt.date_trunc('month', 'kpi_date') }} as date) as month,
         {%- for model in ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay'] %}
             {{ exact_sum("case when model = '" ~ model ~ "' then credit else 0 end") }}
                 as attributed_conversions_{{ model }},
@@ -99,7 +99,7 @@ monthly_attribution as (
 
 site_break_even as (
     select
-        cast({{ dbt.date_trunc('month', 'converting_session_date') }} as date) as month,
+        cast({{ dbt.date_trunc('month', 'kpi_date') }} as date) as month,
         {{ safe_divide(exact_sum('attributed_gross_margin + attributed_value - attributed_revenue'),
                        exact_sum('credit')) }} as site_break_even_cpa
     from attributed

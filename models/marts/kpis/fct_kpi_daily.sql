@@ -1,14 +1,23 @@
 {#-
-    Daily KPIs per channel and campaign (MARTS.md). Conversions, orders and revenue count on the day, channel
-    and campaign of the session in which they happen (last touch). Spend joins on (date, channel, campaign_key):
-    a spend day without sessions still appears (sessions 0), sessions without spend have spend 0.
-    Ratios divide with safe_divide: a zero denominator gives NULL.
+    Daily KPIs per channel and campaign (MARTS.md). Sessions and their conversions count on the day, channel and
+    campaign of the session in which they happen (last touch). Orders, revenue and gross margin count every order
+    of the orders feed on its own order day (the revenue truth: per day, revenue here sums to the feed's net
+    revenue), with the channel and campaign it is credited to in int_orders_credited: the session that carries it,
+    else the customer's last session in the lookback, else '(untracked)'. A feed order no tracked purchase carries
+    is a purchase tracking missed: it counts in macro_conversions (untracked_purchases, so CPA counts it) but in no
+    session count or rate. Spend joins on (date, channel, campaign_key). A day and key with only spend, only
+    sessions or only orders still appears, the missing side 0. Ratios divide with safe_divide: a zero denominator
+    gives NULL.
 -#}
 
 with
 
 sessions as (
     select * from {{ ref('fct_sessions') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders_credited') }}
 ),
 
 spend as (
@@ -28,11 +37,22 @@ session_days as (
         sum(macro_conversions) as macro_conversions,
         sum(micro_conversions) as micro_conversions,
         sum(leads) as leads,
-        {{ exact_sum('goal_score') }} as goal_score,
-        sum(orders) as orders,
-        {{ exact_sum('revenue') }} as revenue,
-        {{ exact_sum('gross_margin') }} as gross_margin
+        {{ exact_sum('goal_score') }} as goal_score
     from sessions
+    group by 1, 2, 3
+),
+
+order_days as (
+    select
+        order_date as kpi_date,
+        channel,
+        campaign_key,
+        count(case when is_completed then 1 end) as orders,
+        {{ exact_sum('net_revenue') }} as revenue,
+        {{ exact_sum('gross_margin') }} as gross_margin,
+        -- any status, like a tracked purchase (a conversion even when refunded later)
+        count(case when credited_via <> 'purchase_session' then 1 end) as untracked_purchases
+    from orders
     group by 1, 2, 3
 ),
 
@@ -48,11 +68,31 @@ spend_days as (
     group by 1, 2, 3
 ),
 
+keys as (
+    select
+        kpi_date,
+        channel,
+        campaign_key
+    from session_days
+    union
+    select
+        kpi_date,
+        channel,
+        campaign_key
+    from order_days
+    union
+    select
+        kpi_date,
+        channel,
+        campaign_key
+    from spend_days
+),
+
 joined as (
     select
-        coalesce(session_days.kpi_date, spend_days.kpi_date) as kpi_date,
-        coalesce(session_days.channel, spend_days.channel) as channel,
-        coalesce(session_days.campaign_key, spend_days.campaign_key) as campaign_key,
+        keys.kpi_date,
+        keys.channel,
+        keys.campaign_key,
         coalesce(spend_days.spend, 0) as spend,
         coalesce(spend_days.impressions, 0) as impressions,
         coalesce(spend_days.clicks, 0) as clicks,
@@ -61,19 +101,30 @@ joined as (
         coalesce(session_days.engaged_sessions, 0) as engaged_sessions,
         coalesce(session_days.converting_sessions, 0) as converting_sessions,
         coalesce(session_days.micro_converting_sessions, 0) as micro_converting_sessions,
-        coalesce(session_days.macro_conversions, 0) as macro_conversions,
+        coalesce(session_days.macro_conversions, 0) + coalesce(order_days.untracked_purchases, 0) as macro_conversions,
+        coalesce(order_days.untracked_purchases, 0) as untracked_purchases,
         coalesce(session_days.micro_conversions, 0) as micro_conversions,
         coalesce(session_days.leads, 0) as leads,
         coalesce(session_days.goal_score, 0) as goal_score,
-        coalesce(session_days.orders, 0) as orders,
-        coalesce(session_days.revenue, 0) as revenue,
-        coalesce(session_days.gross_margin, 0) as gross_margin
-    from session_days
-    full outer join spend_days
+        coalesce(order_days.orders, 0) as orders,
+        coalesce(order_days.revenue, 0) as revenue,
+        coalesce(order_days.gross_margin, 0) as gross_margin
+    from keys
+    left join session_days
         on
-            session_days.kpi_date = spend_days.kpi_date
-            and session_days.channel = spend_days.channel
-            and session_days.campaign_key = spend_days.campaign_key
+            keys.kpi_date = session_days.kpi_date
+            and keys.channel = session_days.channel
+            and keys.campaign_key = session_days.campaign_key
+    left join order_days
+        on
+            keys.kpi_date = order_days.kpi_date
+            and keys.channel = order_days.channel
+            and keys.campaign_key = order_days.campaign_key
+    left join spend_days
+        on
+            keys.kpi_date = spend_days.kpi_date
+            and keys.channel = spend_days.channel
+            and keys.campaign_key = spend_days.campaign_key
 ),
 
 final as (
@@ -94,6 +145,7 @@ final as (
         cast(converting_sessions as bigint) as converting_sessions,
         cast(micro_converting_sessions as bigint) as micro_converting_sessions,
         cast(macro_conversions as bigint) as macro_conversions,
+        cast(untracked_purchases as bigint) as untracked_purchases,
         cast(micro_conversions as bigint) as micro_conversions,
         cast(leads as bigint) as leads,
         cast({{ kpi_ratio('conversion_rate') }} as double) as conversion_rate,

@@ -3,7 +3,8 @@
     Rows: every KPI id at scope all every month (target NULL when kpi_targets has none, so the north star is
     always there), plus each channel / campaign scope that kpi_targets names.
     Money KPIs that depend on attribution (revenue, gross_margin, cpa, roas, roi, prr) use
-    var('attribution_model'); counts and rates (sessions, orders, leads, conversion_rate ...) are session based.
+    var('attribution_model'), counted in the month of kpi_date (an order's feed day); counts and rates (sessions,
+    leads, conversion_rate ...) are session based, orders and AOV come from the orders feed (fct_kpi_daily).
     Additive KPIs (counts, money) are compared with the target pro-rated to the days of the month that have
     data (target_to_date), so a month in progress is not "off track" just for being short.
 -#}
@@ -84,7 +85,7 @@ visitor_base as (
 attribution_base as (
     {%- for scope, value in scopes %}
         select
-            cast({{ dbt.date_trunc('month', 'converting_session_date') }} as date) as month,
+            cast({{ dbt.date_trunc('month', 'kpi_date') }} as date) as month,
             '{{ scope }}' as scope,
             {{ value }} as scope_value,
             {{ exact_sum('credit') }} as attributed_conversions,
