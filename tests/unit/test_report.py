@@ -287,7 +287,7 @@ def test_reconciliation_feed_tracked_and_claimed(health_page: str) -> None:
     daily = _table(section, "reconciliation")
     # newest first; 02-28 matched 3 of 12 (25 %), under half the median day's 57.5 %: flagged
     assert daily.index("2026-02-28") < daily.index("2026-02-27")
-    assert re.search(r'<tr class="row-bad"><td class="text">2026-02-28</td>', daily)
+    assert re.search(r'<tr class="row-bad"><td class="text day">2026-02-28</td>', daily)
     assert "$900" in daily and "25.0%" in daily and "57.5%" in section
     per_day = _table(section, "reconciliation-days-platforms")
     assert "6 / 2.5" in per_day and "7 / 3" in per_day
@@ -304,7 +304,7 @@ def test_tracking_health_tells_tracking_loss_apart(health_page: str) -> None:
     assert "4.5%" in section and "2 of 44 feed orders" in section
     days = _table(section, "tracking-days")
     # 02-21 has the tracking alert; 02-14 has none but its sessions fell to 35 while orders held at 6
-    assert re.search(r'<tr class="row-bad"><td class="text">2026-02-21</td>', days)
+    assert re.search(r'<tr class="row-bad"><td class="text day">2026-02-21</td>', days)
     assert "sessions 35 against 350 on the median day, while feed orders held (6, median 6)" in days
     # tracking alerts are not listed as business alerts
     assert "Sessions per order" not in _section(health_page, "trends")
