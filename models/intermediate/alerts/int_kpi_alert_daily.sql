@@ -167,19 +167,21 @@ referenced as (
     select
         *,
         case
-            when kpi_type = 'count' then list_median([
-                {%- for week in range(1, baseline_weeks + 1) %}
-                    lag(numerator, {{ 7 * week }}) over w_series{{ ',' if not loop.last }}
-                {%- endfor %}
-            ])
+            when kpi_type = 'count'
+                then list_median([
+                    {%- for week in range(1, baseline_weeks + 1) %}
+                        lag(numerator, {{ 7 * week }}) over w_series{{ ',' if not loop.last }}
+                    {%- endfor %}
+                ])
             else median(value) over w_before
         end as reference_value,
         case
-            when kpi_type = 'count' then list_count([
-                {%- for week in range(1, baseline_weeks + 1) %}
-                    lag(numerator, {{ 7 * week }}) over w_series{{ ',' if not loop.last }}
-                {%- endfor %}
-            ])
+            when kpi_type = 'count'
+                then list_count([
+                    {%- for week in range(1, baseline_weeks + 1) %}
+                        lag(numerator, {{ 7 * week }}) over w_series{{ ',' if not loop.last }}
+                    {%- endfor %}
+                ])
             else count(value) over w_before
         end as reference_days
     from valued

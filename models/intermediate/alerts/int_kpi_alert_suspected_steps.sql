@@ -122,12 +122,13 @@ step_rolled as (
     where previous_stage_name is not null
     window
         w_step as (partition by scope, scope_value, funnel_id, stage_order order by alert_date),
-        {%- for w in windows %}
-            w_actual_{{ w }} as (
-                partition by scope, scope_value, funnel_id, stage_order order by alert_date
-                rows between {{ w - 1 }} preceding and current row
-            ){{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- for w in windows %}
+        w_actual_{{ w }} as (
+            partition by scope, scope_value, funnel_id, stage_order order by alert_date
+            rows between {{ w - 1 }} preceding and current row
+        ){{ ',' if not loop.last }}
+
+{%- endfor %}
 ),
 
 step_windows as (
@@ -140,12 +141,13 @@ step_windows as (
             {{ w }} as window_days,
             reached_{{ w }} as reached_actual,
             entered_{{ w }} as entered_actual,
-            {%- for column in ['reached', 'entered'] %}
-                {%- for week in range(1, baseline_weeks + 1) %}
-                    lag({{ column }}_{{ w }}, {{ 7 * week }}) over w_step
-                    {{- ' +' if not loop.last }}
-                {%- endfor %} as {{ column }}_baseline{{ ',' if not loop.last }}
-            {%- endfor %}
+        {%- for column in ['reached', 'entered'] %}
+            {%- for week in range(1, baseline_weeks + 1) %}
+                lag({{ column }}_{{ w }}, {{ 7 * week }}) over w_step
+                {{- ' +' if not loop.last }}
+            {%- endfor %} as {{ column }}_baseline{{ ',' if not loop.last }}
+
+        {%- endfor %}
         from step_rolled
         window w_step as (partition by scope, scope_value, funnel_id, stage_order order by alert_date)
         qualify day_number >= {{ baseline_days + w }}

@@ -69,43 +69,47 @@ rolled as (
     from kept
     window
         w_series as (partition by kpi, scope, scope_value order by alert_date),
-        {%- for w in windows %}
-            w_actual_{{ w }} as (
-                partition by kpi, scope, scope_value order by alert_date
-                rows between {{ w - 1 }} preceding and current row
-            ),
-            w_before_{{ w }} as (
-                partition by kpi, scope, scope_value order by alert_date
-                rows between {{ baseline_days + w - 1 }} preceding and {{ w }} preceding
-            ){{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- for w in windows %}
+        w_actual_{{ w }} as (
+            partition by kpi, scope, scope_value order by alert_date
+            rows between {{ w - 1 }} preceding and current row
+        ),
+        w_before_{{ w }} as (
+            partition by kpi, scope, scope_value order by alert_date
+            rows between {{ baseline_days + w - 1 }} preceding and {{ w }} preceding
+        ){{ ',' if not loop.last }}
+
+    {%- endfor %}
 ),
 
 baselined as (
     select
         *,
-        {%- for w in windows %}
-            {%- for column in ['numerator', 'denominator', 'days'] %}
-                {%- for week in range(1, baseline_weeks + 1) %}
-                    coalesce(lag(kept_{{ column }}_{{ w }}, {{ 7 * week }}) over w_series, 0)
-                    {{- ' +' if not loop.last }}
-                {%- endfor %} as baseline_{{ column }}_{{ w }},
-            {%- endfor %}
-            case
-                when dispersion_days_{{ w }} < 7 then 1.0
-                when kpi_type = 'count' and dispersion_x_{{ w }} > 0
-                    then (dispersion_xx_{{ w }} - dispersion_x_{{ w }} * dispersion_x_{{ w }} / dispersion_days_{{ w }})
+    {%- for w in windows %}
+        {%- for column in ['numerator', 'denominator', 'days'] %}
+            {%- for week in range(1, baseline_weeks + 1) %}
+                coalesce(lag(kept_{{ column }}_{{ w }}, {{ 7 * week }}) over w_series, 0)
+                {{- ' +' if not loop.last }}
+            {%- endfor %} as baseline_{{ column }}_{{ w }},
+        {%- endfor %}
+        case
+            when dispersion_days_{{ w }} < 7 then 1.0
+            when kpi_type = 'count' and dispersion_x_{{ w }} > 0
+                then
+                    (dispersion_xx_{{ w }} - dispersion_x_{{ w }} * dispersion_x_{{ w }} / dispersion_days_{{ w }})
                     / (dispersion_days_{{ w }} - 1) / (dispersion_x_{{ w }} / dispersion_days_{{ w }})
-                when kpi_type = 'rate' and dispersion_x_{{ w }} > 0 and dispersion_x_{{ w }} < dispersion_n_{{ w }}
-                    -- sum((x - n p)^2 / n) = sum(x^2 / n) - p sum(x), since p sum(n) = sum(x)
-                    then (dispersion_xx_n_{{ w }} - dispersion_x_{{ w }} * dispersion_x_{{ w }} / dispersion_n_{{ w }})
+            when kpi_type = 'rate' and dispersion_x_{{ w }} > 0 and dispersion_x_{{ w }} < dispersion_n_{{ w }}
+                -- sum((x - n p)^2 / n) = sum(x^2 / n) - p sum(x), since p sum(n) = sum(x)
+                then
+                    (dispersion_xx_n_{{ w }} - dispersion_x_{{ w }} * dispersion_x_{{ w }} / dispersion_n_{{ w }})
                     / (
                         (dispersion_x_{{ w }} / dispersion_n_{{ w }}) * (1 - dispersion_x_{{ w }} / dispersion_n_{{ w }})
                         * (dispersion_days_{{ w }} - 1)
                     )
-                else 1.0
-            end as raw_dispersion_{{ w }}{{ ',' if not loop.last }}
-        {%- endfor %}
+            else 1.0
+        end as raw_dispersion_{{ w }}{{ ',' if not loop.last }}
+
+    {%- endfor %}
     from rolled
     window w_series as (partition by kpi, scope, scope_value order by alert_date)
 ),

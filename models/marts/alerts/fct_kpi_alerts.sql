@@ -116,11 +116,12 @@ tracking_findings as (
         case
             when kpi = 'match_rate'
                 then printf('match rate %.0f %% against %.0f %%', 100 * actual, 100 * baseline)
-            else replace(kpi, '_', ' ') || ' ' || {{ alert_signed_pct('change') }}
+            else
+                replace(kpi, '_', ' ') || ' ' || {{ alert_signed_pct('change') }}
                 || printf(' (%.1f against %.1f)', actual, baseline)
         end as finding
     from tracking_losses
-    qualify row_number() over (partition by alert_date, kpi order by q_value, p_value, window_days desc) = 1
+    qualify row_number() over (partition by alert_date, kpi order by q_value asc, p_value asc, window_days desc) = 1
 ),
 
 tracking_days as (
@@ -164,7 +165,7 @@ tracking_alerts as (
             and tracking_losses.window_days = tracked_sessions.window_days
     qualify row_number() over (
         partition by tracking_losses.alert_date
-        order by tracking_losses.q_value, tracking_losses.p_value, tracking_losses.window_days desc, tracking_losses.kpi
+        order by tracking_losses.q_value asc, tracking_losses.p_value asc, tracking_losses.window_days desc, tracking_losses.kpi asc
     ) = 1
 ),
 
@@ -192,7 +193,7 @@ business_alerts as (
         and (tracking_days.alert_date is null or significant.window_days > tracking_days.longest_window)
     qualify row_number() over (
         partition by significant.alert_date, significant.kpi, significant.scope, significant.scope_value
-        order by significant.q_value, significant.p_value, significant.window_days desc
+        order by significant.q_value asc, significant.p_value asc, significant.window_days desc
     ) = 1
 ),
 
