@@ -110,7 +110,26 @@ def _run_steps(settings: Settings, steps: _Steps, paths: list[str], partition_da
 
     publish_result = steps.run("publish", lambda: publish(settings))
     console.print(publish_result.summary())
+    _print_digest(settings, console, partition_date)
     return True
+
+
+def _print_digest(settings: Settings, console: Console, day: date | None) -> None:
+    """One line: what the alerts of the run's day (--date, else the last day of data) say. Never fails a run."""
+    import duckdb
+
+    from northstar.alerts_digest import digest_line, latest_alert_day
+
+    if not settings.serving_path.exists():
+        return
+    try:
+        with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+            day = day or latest_alert_day(con)
+            line = digest_line(con, day) if day else None
+    except duckdb.Error:
+        return
+    if line:
+        console.print(line, highlight=False)
 
 
 def run_demo(settings: Settings, visitors: int = 30_000, days: int = 90, console: Console | None = None) -> bool:

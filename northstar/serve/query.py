@@ -7,7 +7,7 @@ while a build runs and cannot change the published data.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from northstar.alerts_digest import alerts_table
 from northstar.cli import UserError
 from northstar.config import Settings
 from northstar.db import WarehouseMissingError, connect_serving
@@ -224,6 +225,9 @@ def print_kpis(
             first_day = _month(con, month)
             currency, model = _meta(con)
             rows = channel_kpis(con, first_day, model) if by == "channel" else campaign_kpis(con, first_day)
+            # declines of the whole business lead (issue 11): what a person must read first
+            last_day = (first_day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+            alerts = alerts_table(con, first_day, last_day)
         except duckdb.Error as exc:
             raise UserError(f"the serving file lacks what `kpis` needs ({exc}); re-run `northstar publish`") from None
     finally:
@@ -233,6 +237,8 @@ def print_kpis(
     if not rows or (by == "channel" and len(rows) == 1 and not rows[0]["sessions"]):
         console.print(f"No data for {label}.")
         return []
+    if alerts is not None:
+        _print_wide(console, alerts)
     m = lambda v: fmt.money(v, currency)  # noqa: E731
     m2 = lambda v: fmt.money(v, currency, 2)  # noqa: E731
     if by == "channel":
