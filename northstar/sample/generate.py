@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from json.encoder import encode_basestring_ascii as _enc
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -40,6 +41,9 @@ from northstar.sample.catalog import (
     Source,
 )
 from northstar.sample.fx import fx_rate
+
+if TYPE_CHECKING:
+    from northstar.sample.scenarios import Scenario
 
 PARQUET_THRESHOLD = 200_000
 PRE_WINDOW_DAYS = 21  # visitors whose journeys started before the window (their earlier sessions are not written)
@@ -188,9 +192,15 @@ class Plan:
 
 
 class _Generator:
-    def __init__(self, out_dir: Path, days: int, start: date, visitors: int, seed: int, fmt: str) -> None:
+    def __init__(
+        self, out_dir: Path, days: int, start: date, visitors: int, seed: int, fmt: str,
+        scenario: Scenario | None = None,
+    ) -> None:  # fmt: skip
         self.out, self.days, self.start, self.n, self.seed, self.fmt = out_dir, days, start, visitors, seed, fmt
-        self.plan = Plan.for_window(start, days)
+        # A scenario (scenarios.py, `northstar evaluate-alerts`) replaces the demo's fixed incidents.
+        self.scenario = scenario
+        self.plan = Plan.for_window(start, days) if scenario is None else scenario.plan
+        self.step_keep: dict[str, float] = {}  # the day's funnel-step multipliers (scenario incidents)
         self.start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
         self.files: list[Path] = []
         self.rows = {"events": 0, "ad_spend": 0, "orders": 0, "leads": 0}
@@ -280,12 +290,18 @@ class _Generator:
         orders: list[tuple] = []
         breakage = self.plan.breakage_start <= di <= self.plan.breakage_end
         day_ms = self.start_ms + di * DAY_MS
+        effects = self.scenario.effects(di) if self.scenario is not None else None
+        self.step_keep = dict(effects.step_keep) if effects else {}
         for v, sq in zip(vids, seqs, strict=True):
             src_i = rng.choices(range(len(SOURCES)), cum_weights=cum_ret if sq > 0 else cum_new)[0]
+            if effects and not effects.keeps_session(rng, SOURCES[src_i].key):
+                continue  # a session lost to a business or channel incident never happens
             self._session(rng, di, day_ms, v, sq, src_i, breakage, events, orders)
-        self.sessions += len(vids)
+            self.sessions += 1
         if di == self.plan.outage_day:  # tracking outage: almost every event is lost; orders are not
             events = [e for e in events if rng.random() < 0.035]
+        elif effects and effects.events_kept < 1:  # a scenario's tracking incident
+            events = [e for e in events if rng.random() < effects.events_kept]
         events.sort(key=lambda e: (e[0], e[-1]))
         for i in range(len(events) - 1):  # a few events arrive out of order within the file
             if rng.random() < 0.003:
@@ -450,14 +466,14 @@ class _Generator:
         if rng.random() < 0.05:
             step()
             emit("add_to_wishlist", current[0] if current[0].startswith("/products/") else "/products/" + PRODUCTS[0])
-        if rng.random() >= min(0.9, 0.2 * intent):
+        if rng.random() >= min(0.9, 0.2 * intent) * self.step_keep.get("add_to_cart", 1.0):
             return
         product = current[0] if current[0].startswith("/products/") else "/products/" + rng.choice(PRODUCTS)
         step()
         emit("add_to_cart", product, props={"product": product.rsplit("/", 1)[1]})
         current[0] = "/cart"
         page("/cart")
-        if rng.random() >= min(0.95, 0.58 * intent**0.5):
+        if rng.random() >= min(0.95, 0.58 * intent**0.5) * self.step_keep.get("checkout", 1.0):
             return
         current[0] = "/checkout"
         page("/checkout")
@@ -465,7 +481,7 @@ class _Generator:
         emit("begin_checkout", "/checkout")
         if self.v_known[v] and rng.random() < 0.1:  # some customers log in at checkout
             identify("login")
-        p_buy = 0.62 * (0.48 if breakage else 1.0)
+        p_buy = 0.62 * (0.48 if breakage else 1.0) * self.step_keep.get("purchase", 1.0)
         if rng.random() >= p_buy:
             return
         if not self.v_known[v] and rng.random() < 0.7:
@@ -879,6 +895,7 @@ def generate(
     seed: int = 7,
     file_format: str | None = None,
     progress: bool = True,
+    scenario: Scenario | None = None,
 ) -> GenerateResult:
     """Write `days` daily landing files of every kind into out_dir plus incidents.json; deterministic per seed."""
     import time
@@ -895,7 +912,7 @@ def generate(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    g = _Generator(out_dir, days, start, visitors, seed, fmt)
+    g = _Generator(out_dir, days, start, visitors, seed, fmt, scenario)
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -911,7 +928,7 @@ def generate(
         for di in range(days):
             g.run_day(di)
     g._write_spend(days - 1)
-    incidents = g.incidents()
+    incidents = g.incidents() if scenario is None else scenario.manifest(start)
     manifest = {
         **incidents,
         "params": {"start": start.isoformat(), "days": days, "visitors": visitors, "seed": seed, "format": fmt},
