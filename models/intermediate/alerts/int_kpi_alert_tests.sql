@@ -3,7 +3,8 @@
     series of int_kpi_alert_daily. Whether a test fires is decided in fct_kpi_alerts (false-discovery control over
     all the tests of a day).
 
-    Windows: the last w days (w in var('alert_short_windows_days') and var('alert_window_days')) against the same
+    Windows: the last w days (w in var('alert_short_windows_days') and var('alert_window_days'); tracking and feed
+    series at 1 day and alert_window_days only) against the same
     w weekdays in each of the alert_baseline_days / 7 weeks before (for w = 7 that is the 28 days before the window;
     for w = 1 the same weekday of the 4 weeks before), so weekday seasonality cancels out at every window length.
     Days flagged is_excluded_from_baseline are left out of the baseline; what is left is scaled to the window
@@ -134,6 +135,10 @@ windowed as (
         where
             day_number >= {{ baseline_days + w }}
             and baseline_days_{{ w }} >= {{ min_share }} * {{ baseline_weeks * w }}
+            {%- if w not in [1, window_days] %}
+                -- tracking loss is sudden (1 day) or lasting (7): a 3-day window would only repeat the 1-day alert
+                and alert_kind = 'business'
+            {%- endif %}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),

@@ -12,9 +12,10 @@
        condition, never an alert.)
     2. Tracking: a tracking KPI that fell (and fires) while the feed's orders did not fall in the same window
        (feed_orders change > -alert_min_change, or its p >= alert_max_p_value) is tracking loss: one row of kind
-       'tracking' per day (the most significant of them; the message names the others). That day, business alerts
-       of the same or a shorter window are withheld: tracking explains them, and orders or revenue that did not
-       fall in the feed raise no business alert. Tracking KPIs that rise raise nothing (more sessions per order
+       'tracking' per day (the most significant of them; the message names the others). Business alerts whose
+       window holds a tracking-loss day are withheld (tracking explains them, and orders or revenue that did not
+       fall in the feed raise no business alert), except long-window (alert_window_days) ones when the loss was
+       shorter. Tracking KPIs that rise raise nothing (more sessions per order
        is more traffic or fewer orders, which the business alerts already say).
     3. One row per (alert_date, kpi, scope, scope_value): the most significant window (lowest q, then p, then the
        longer window).
@@ -27,6 +28,7 @@
 
 {%- set min_change = var('alert_min_change') -%}
 {%- set max_p = var('alert_max_p_value') -%}
+{%- set window_days = var('alert_window_days') | int -%}
 {%- set lower_is_better = ['cpa', 'cpl', 'cac', 'cpc', 'cpm', 'spend'] -%}
 
 with
@@ -186,11 +188,21 @@ business_alerts as (
         || printf(' (q = %.2g, %d tests that day)', significant.q_value, significant.tests_on_day)
             as message
     from significant
-    left join tracking_days
-        on significant.alert_date = tracking_days.alert_date
     where
         significant.alert_kind = 'business'
-        and (tracking_days.alert_date is null or significant.window_days > tracking_days.longest_window)
+        -- withheld when its window holds a tracking-loss day, unless it is the long window and the loss was shorter
+        -- (a 1-day loss moves a 7-day window by at most 1/7, under alert_min_change)
+        and not exists (
+            select 1
+            from tracking_days
+            where
+                tracking_days.alert_date between significant.alert_date - cast(significant.window_days - 1 as integer)
+                and significant.alert_date
+                and (
+                    significant.window_days < {{ window_days }}
+                    or significant.window_days <= tracking_days.longest_window
+                )
+        )
     qualify row_number() over (
         partition by significant.alert_date, significant.kpi, significant.scope, significant.scope_value
         order by significant.q_value asc, significant.p_value asc, significant.window_days desc
