@@ -13,11 +13,13 @@ import pytest
 #   tracking alert on 2026-02-21 whose message would be markup if it were not escaped;
 # - a tracking outage on 2026-02-21 and 2026-02-14: sessions a tenth (20 + 5 + 10 = 35), orders held (6);
 # - 2 feed orders no session carries on 2026-02-25, in the channel (untracked);
-# - fct_revenue_reconciliation for 2026-02-27 and 2026-02-28: the feed (platform '(all)') and two ad platforms.
-#   February: feed 10 + 12 = 22 orders, 2,200 net revenue; matched 9 + 3 = 12 (54.5 %); tracked revenue
-#   900 + 300 = 1,200; platforms claim google_ads 6 + 5 = 11 and meta_ads 7 + 6 = 13 conversions (24, 1.09x the
-#   feed's 22 orders) against 4 + 3 = 7 and 3 + 2.5 = 5.5 attributed (11 / 7 = 1.57x, 13 / 5.5 = 2.36x, together
-#   24 / 12.5 = 1.92x).
+# - fct_revenue_reconciliation (its columns as models/marts/reconciliation describes them) for 2026-02-27 and
+#   2026-02-28: the feed against tracking on platform '(all)' (which also sums the platforms), and three ad
+#   platforms. February: feed 10 + 12 = 22 orders, 2,200 net revenue; matched 9 + 3 = 12 (54.5 %), the other 10
+#   credited via the customer 1 + 2 = 3, untracked 0 + 7 = 7; tracked revenue 900 + 300 = 1,200; google_ads claims
+#   6 + 5 = 11 and meta_ads 7 + 6 = 13 conversions (24, 1.09x the feed's 22 orders) against 4 + 3 = 7 and
+#   3 + 2.5 = 5.5 attributed purchases (11 / 7 = 1.57x, 13 / 5.5 = 2.36x, together 24 / 12.5 = 1.92x); tv spends
+#   50 and claims nothing.
 HEALTH_SQL = """
 alter table marts.fct_kpi_alerts add column kind varchar default 'business';
 update marts.fct_kpi_alerts set kind = 'business',
@@ -36,18 +38,23 @@ select * replace ('(untracked)' as channel, '(untracked)' as campaign_key, 0 as 
 from marts.fct_kpi_daily where date = '2026-02-25' and channel = 'Direct';
 
 create table marts.fct_revenue_reconciliation as
-select cast(date as date) as date, platform, feed_orders, feed_revenue, matched_orders, tracked_revenue,
-    tracked_purchases_without_order, matched_orders / feed_orders as match_rate, platform_conversions,
-    platform_conversion_value, attributed_conversions, attributed_revenue, spend
+select cast(date as date) as date, platform, orders_in_feed, feed_net_revenue, orders_matched_to_tracked_purchase,
+    orders_credited_via_customer, orders_untracked, orders_matched_to_tracked_purchase / orders_in_feed as match_rate,
+    tracked_purchases, tracked_purchases_without_feed_order, tracked_revenue, spend, platform_conversions,
+    platform_conversion_value, 'last_non_direct' as attribution_model, attributed_purchases, attributed_revenue,
+    platform_conversions / attributed_purchases as over_claim_ratio
 from (values
-    ('2026-02-27', '(all)', 10, 1000.0, 9, 900.0, 1, null, null, null, null, null),
-    ('2026-02-28', '(all)', 12, 1200.0, 3, 300.0, 0, null, null, null, null, null),
-    ('2026-02-27', 'google_ads', null, null, null, null, null, 6, 600.0, 4.0, 400.0, 100.0),
-    ('2026-02-28', 'google_ads', null, null, null, null, null, 5, 500.0, 3.0, 300.0, 100.0),
-    ('2026-02-27', 'meta_ads', null, null, null, null, null, 7, 700.0, 3.0, 300.0, 80.0),
-    ('2026-02-28', 'meta_ads', null, null, null, null, null, 6, 600.0, 2.5, 250.0, 80.0)
-) as t(date, platform, feed_orders, feed_revenue, matched_orders, tracked_revenue, tracked_purchases_without_order,
-       platform_conversions, platform_conversion_value, attributed_conversions, attributed_revenue, spend);
+    ('2026-02-27', '(all)', 10, 1000.0, 9, 1, 0, 10, 1, 900.0, 180.0, 13.0, 1300.0, 7.0, 700.0),
+    ('2026-02-28', '(all)', 12, 1200.0, 3, 2, 7, 3, 0, 300.0, 180.0, 11.0, 1100.0, 5.5, 550.0),
+    ('2026-02-27', 'google_ads', null, null, null, null, null, null, null, null, 100.0, 6.0, 600.0, 4.0, 400.0),
+    ('2026-02-28', 'google_ads', null, null, null, null, null, null, null, null, 100.0, 5.0, 500.0, 3.0, 300.0),
+    ('2026-02-27', 'meta_ads', null, null, null, null, null, null, null, null, 80.0, 7.0, 700.0, 3.0, 300.0),
+    ('2026-02-28', 'meta_ads', null, null, null, null, null, null, null, null, 80.0, 6.0, 600.0, 2.5, 250.0),
+    ('2026-02-28', 'tv', null, null, null, null, null, null, null, null, 50.0, null, null, 0.0, 0.0)
+) as t(date, platform, orders_in_feed, feed_net_revenue, orders_matched_to_tracked_purchase,
+       orders_credited_via_customer, orders_untracked, tracked_purchases, tracked_purchases_without_feed_order,
+       tracked_revenue, spend, platform_conversions, platform_conversion_value, attributed_purchases,
+       attributed_revenue);
 """
 
 

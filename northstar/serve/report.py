@@ -272,42 +272,39 @@ def _json_row(row: tuple) -> list:
     return [None if isinstance(v, float) and math.isnan(v) else v for v in row]
 
 
-# What the report reads from fct_revenue_reconciliation: its name here -> the mart's column (first one present).
-RECONCILIATION_FIELDS: dict[str, tuple[str, ...]] = {
-    "day": ("date", "order_date", "reconciliation_date"),
-    "platform": ("platform",),
-    "feed_orders": ("feed_orders", "orders_in_feed", "orders_feed", "orders"),
-    "feed_revenue": ("feed_revenue", "feed_net_revenue", "net_revenue_feed", "revenue_feed", "net_revenue"),
-    "matched_orders": ("matched_orders", "orders_matched", "tracked_orders", "orders_tracked"),
-    "tracked_revenue": ("tracked_revenue", "matched_revenue", "revenue_tracked"),
-    "unmatched_purchases": (
-        "tracked_purchases_without_order",
-        "unmatched_tracked_purchases",
-        "tracked_only_purchases",
-        "unmatched_purchases",
-        "purchases_without_order",
-    ),
-    "platform_conversions": ("platform_conversions", "platform_claimed_conversions", "claimed_conversions"),
-    "platform_value": ("platform_conversion_value", "platform_claimed_value", "claimed_conversion_value"),
-    "attributed_conversions": ("attributed_conversions", "northstar_conversions"),
-    "attributed_revenue": ("attributed_revenue", "attributed_value", "northstar_conversion_value"),
-    "spend": ("spend",),
+# What the report reads from fct_revenue_reconciliation (its yml describes each): the name used here -> the mart's
+# column. A column the published mart lacks reads NULL and shows as "–".
+RECONCILIATION_FIELDS: dict[str, str] = {
+    "day": "date",
+    "platform": "platform",
+    "feed_orders": "orders_in_feed",
+    "feed_revenue": "feed_net_revenue",
+    "matched_orders": "orders_matched_to_tracked_purchase",
+    "via_customer": "orders_credited_via_customer",
+    "untracked_orders": "orders_untracked",
+    "tracked_purchases": "tracked_purchases",
+    "unmatched_purchases": "tracked_purchases_without_feed_order",
+    "tracked_revenue": "tracked_revenue",
+    "spend": "spend",
+    "platform_conversions": "platform_conversions",
+    "platform_value": "platform_conversion_value",
+    "attributed_conversions": "attributed_purchases",
+    "attributed_revenue": "attributed_revenue",
 }
 
 
 def _reconciliation_data(con: duckdb.DuckDBPyConnection) -> list[dict] | None:
-    """The reconciliation mart's rows, in the names of RECONCILIATION_FIELDS (a missing column reads NULL)."""
+    """The reconciliation mart's rows in the names of RECONCILIATION_FIELDS; None when it is not published."""
     if not _has_mart(con, "fct_revenue_reconciliation"):
         return None
     have = _columns(con, "marts.fct_revenue_reconciliation")
+    if not {"date", "platform"} <= have:
+        return None
     picked = []
-    for name, candidates in RECONCILIATION_FIELDS.items():
-        column = next((c for c in candidates if c in have), None)
+    for name, column in RECONCILIATION_FIELDS.items():
         # numbers as DOUBLE (a DECIMAL would print as a whole number), the day as a DATE
         kind = {"day": "date", "platform": "varchar"}.get(name, "double")
-        picked.append(f'cast("{column}" as {kind}) as {name}' if column else f"cast(null as {kind}) as {name}")
-    if not any(c in have for c in RECONCILIATION_FIELDS["day"]):
-        return None
+        picked.append(f'cast("{column}" as {kind}) as {name}' if column in have else f"cast(null as {kind}) as {name}")
     return _rows(con, f"select {', '.join(picked)} from marts.fct_revenue_reconciliation order by 1, 2")
 
 

@@ -261,6 +261,12 @@ def reconciliation_view(data: ReportData) -> dict:
             "sub": f"{fmt.count(matched)} orders · {fmt.money(tracked_rev, cur)} tracked revenue",
         },
         {
+            "label": "Not matched",
+            "value": fmt.count(None if feed is None or matched is None else feed - matched),
+            "sub": f"{fmt.count(_sum(in_month, 'via_customer'))} via the customer's session · "
+            f"{fmt.count(_sum(in_month, 'untracked_orders'))} untracked",
+        },
+        {
             "label": "Tracked, not in the feed",
             "value": fmt.count(_sum(in_month, "unmatched_purchases")),
             "sub": "tracked purchases with no feed order",
@@ -303,6 +309,9 @@ def reconciliation_view(data: ReportData) -> dict:
                 "matched": fmt.count(r["matched_orders"]),
                 "match_rate": fmt.pct(rate),
                 "low": rate is not None and median_rate > 0 and rate < LOW_TRACKING_SHARE * median_rate,
+                "via_customer": fmt.count(r["via_customer"]),
+                "untracked": fmt.count(r["untracked_orders"]),
+                "tracked_purchases": fmt.count(r["tracked_purchases"]),
                 "unmatched": fmt.count(r["unmatched_purchases"]),
                 "feed_revenue": fmt.money(r["feed_revenue"], cur),
                 "tracked_revenue": fmt.money(r["tracked_revenue"], cur),

@@ -274,7 +274,13 @@ def test_reconciliation_feed_tracked_and_claimed(health_page: str) -> None:
     section = _section(health_page, "reconciliation")
     # February: 22 feed orders ($2,200), 12 matched (54.5 %), 1 tracked purchase without an order;
     # platforms claim 11 + 13 = 24 conversions, 1.09x the feed's 22 orders
-    for shown in ("22", "$2,200 net revenue", "54.5%", "12 orders · $1,200 tracked revenue", "1.09× the feed"):
+    for shown in (
+        "$2,200 net revenue",
+        "54.5%",
+        "12 orders · $1,200 tracked revenue",
+        "3 via the customer&#39;s session · 7 untracked",
+        "1.09× the feed",
+    ):
         assert shown in section, shown
     platforms = _table(section, "reconciliation-platforms with-total")
     rows = re.findall(r"<tr>(.*?)</tr>", platforms.split("<tbody>", 1)[1], re.S)
@@ -282,13 +288,19 @@ def test_reconciliation_feed_tracked_and_claimed(health_page: str) -> None:
     assert cells == [
         ["google_ads", "$200", "11", "$1,100", "7", "$700", "1.57×"],
         ["meta_ads", "$160", "13", "$1,300", "5.5", "$550", "2.36×"],
-        ["All platforms", "$360", "24", "$2,400", "12.5", "$1,250", "1.92×"],
+        ["tv", "$50", "–", "–", "0", "$0", "–"],
+        ["All platforms", "$410", "24", "$2,400", "12.5", "$1,250", "1.92×"],
     ]
     daily = _table(section, "reconciliation")
     # newest first; 02-28 matched 3 of 12 (25 %), under half the median day's 57.5 %: flagged
     assert daily.index("2026-02-28") < daily.index("2026-02-27")
     assert re.search(r'<tr class="row-bad"><td class="text day">2026-02-28</td>', daily)
-    assert "$900" in daily and "25.0%" in daily and "57.5%" in section
+    assert "57.5%" in section
+    row = daily.split("2026-02-28", 1)[1].split("</tr>", 1)[0]
+    # feed, matched, rate, via customer, untracked, tracked purchases, without order, revenues, gap, claimed
+    assert re.findall(r'<td class="num">(.*?)</td>', row) == [
+        "12", "3", "25.0%", "2", "7", "3", "0", "$1,200", "$300", "$900", "11"
+    ]  # fmt: skip
     per_day = _table(section, "reconciliation-days-platforms")
     assert "6 / 2.5" in per_day and "7 / 3" in per_day
 
