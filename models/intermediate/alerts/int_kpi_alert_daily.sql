@@ -57,10 +57,11 @@ tracking_health as (
 ),
 
 bounds as (
-    -- the days of the KPI marts: a feed order stamped just past the last tracked day is not a day to test
+    -- up to the last day that has sessions or spend: a day holding only a feed order stamped just past the last
+    -- loaded day is not complete yet (a day whose tracking died entirely still has its spend)
     select
         min(date) as first_date,
-        max(date) as last_date
+        max(case when sessions > 0 or spend > 0 then date end) as last_date
     from kpi_daily
 ),
 
