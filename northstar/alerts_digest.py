@@ -41,9 +41,10 @@ def _alert_sql(columns: set[str], where: str) -> str:
 
 
 def latest_alert_day(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The last day of data (kpi_daily), which is the day a daily run reports on."""
+    """The last day of data, which a daily run reports on: the last day of kpi_daily with sessions or spend (as in
+    int_kpi_alert_daily: a day holding only a feed order stamped past the last loaded day is not complete)."""
     try:
-        return con.execute("select max(date) from kpi_daily").fetchone()[0]
+        return con.execute("select max(date) from kpi_daily where sessions > 0 or spend > 0").fetchone()[0]
     except duckdb.Error:
         return None
 

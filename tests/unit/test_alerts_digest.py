@@ -39,7 +39,10 @@ def con() -> duckdb.DuckDBPyConnection:
         "change double, severity varchar, is_adverse boolean, message varchar)"
     )
     con.executemany("insert into alerts values (?, ?, ?, ?, ?, ?, ?, ?, ?)", ROWS)
-    con.execute("create table kpi_daily as select date '2026-03-31' as date")
+    con.execute(
+        "create table kpi_daily as select * from (values (date '2026-03-31', 800, 100.0), "
+        "(date '2026-04-01', 0, 0.0)) as t (date, sessions, spend)"
+    )
     return con
 
 
@@ -55,7 +58,7 @@ def test_digest_of_a_tracking_loss_and_of_a_quiet_day(con) -> None:
         "alerts 2026-03-09: tracking loss suspected: sessions −84 % while feed orders are steady "
         "(33 against 29.0 on the same weekday before)"
     )
-    assert latest_alert_day(con) == date(2026, 3, 31)
+    assert latest_alert_day(con) == date(2026, 3, 31)  # 04-01 holds no sessions or spend yet
     assert digest_line(con, date(2026, 3, 31)) == (
         "alerts 2026-03-31: none (no KPI moved both a lot and significantly)"
     )
