@@ -40,6 +40,7 @@ from northstar.sample.catalog import (
     WHITEPAPERS,
     Source,
 )
+from northstar.sample.claims import PlatformClaims
 from northstar.sample.fx import fx_rate
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ EVENT_COLUMNS = (
 SPEND_COLUMNS = (
     "date", "platform", "account_id", "campaign_id", "campaign_name", "adset_name", "ad_name",
     "utm_source", "utm_medium", "utm_campaign", "impressions", "clicks", "spend", "currency",
+    "platform_conversions", "platform_conversion_value",
 )  # fmt: skip
 ORDER_COLUMNS = ("order_id", "ordered_at", "user_id", "status", "revenue", "cost_of_goods", "currency")
 LEAD_COLUMNS = ("lead_id", "changed_at", "user_id", "stage", "deal_value", "currency")
@@ -212,6 +214,7 @@ class _Generator:
         # (source index, ad index, local day) -> sessions driven; feeds clicks of the spend rows
         self.driven: dict[tuple[int, int, int], int] = defaultdict(int)
         self.spend_cache: dict[tuple[int, int, int], tuple[int, int, float]] = {}
+        self.claims = PlatformClaims(seed, start)  # what each ad platform claims (over-claiming, claims.py)
         self.la = ZoneInfo("America/Los_Angeles")
         self._draw_visitors()
 
@@ -350,6 +353,7 @@ class _Generator:
                 local_di = (local.date() - self.start).days
             if local_di >= 0:
                 self.driven[(src_i, ad_i, local_di)] += 1
+            self.claims.click(v, src_i, ad_i, start_ms)
         t = start_ms
         prev_url: str | None = None
         state = {"uid": uid}
@@ -501,6 +505,7 @@ class _Generator:
         status = "refunded" if r < 0.05 else ("cancelled" if r < 0.07 else "completed")
         cogs = round(amount * rng.uniform(0.55, 0.65), 2)
         orders.append((order_id, now() + rng.randint(0, 4000), uid, status, amount, cogs, cur))
+        self.claims.purchase(v, now(), usd, order_id)
 
     def _b2b_session(self, rng, v, intent, page, step, emit, identify, current, country, now):
         n = 1 + int(rng.expovariate(1 / 3.3))
@@ -819,11 +824,15 @@ class _Generator:
                         impr, clicks = round(impr * f), round(clicks * f)
                         usd = usd * f
                     amount = round(usd / fx_rate(src.currency, the_day), 2)
+                    conversions, claimed_usd = self.claims.claimed(src_i, ad_i, d)
+                    if back < 2:  # late conversions still arrive, as clicks and spend do
+                        conversions, claimed_usd = round(conversions * f), claimed_usd * f
+                    claimed = round(claimed_usd / fx_rate(src.currency, the_day), 2)
                     rows.append([
                         the_day.isoformat(), src.platform, src.account_id, src.campaign_id, src.campaign_name, adset,
                         ad, src.utm_source, src.utm_medium, src.utm_campaign,
                         None if src.offline else impr, None if src.offline else clicks, f"{amount:.2f}",
-                        src.currency,
+                        src.currency, None if src.offline else conversions, None if src.offline else f"{claimed:.2f}",
                     ])  # fmt: skip
         self.rows["ad_spend"] += len(rows)
         dirty = self._n_dirty(rng, "ad_spend", len(rows), dj) if rows else {}
@@ -845,6 +854,7 @@ class _Generator:
         for key in [k for k in self.driven if k[2] <= dj - 2]:  # final: no longer needed
             self.driven.pop(key)
             self.spend_cache.pop(key, None)
+        self.claims.forget_before(dj - 1)
 
     # -- manifest --------------------------------------------------------------------------------------------
     def incidents(self) -> dict[str, object]:
