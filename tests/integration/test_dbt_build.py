@@ -34,6 +34,7 @@ MARTS = [
     "fct_campaign_performance",
     "fct_kpi_scorecard",
     "fct_kpi_alerts",
+    "fct_revenue_reconciliation",
     "dim_customers",
     "dim_campaigns",
     "dim_goals",

@@ -33,7 +33,10 @@ final as (
         latest.clicks,
         {{ to_reporting_currency('latest.spend', 'fx') }} as spend,
         latest.currency as original_currency,
-        latest.spend as original_spend
+        latest.spend as original_spend,
+        -- what the platform claims for itself (reconciliation only, never the truth)
+        latest.platform_conversions,
+        {{ to_reporting_currency('latest.platform_conversion_value', 'fx') }} as platform_conversion_value
     from latest
     {{ fx_join('latest.currency', 'latest.spend_date', 'fx') }}
 )
