@@ -17,7 +17,7 @@ import pytest
 #   2026-02-28: the feed against tracking on platform '(all)' (which also sums the platforms), and three ad
 #   platforms. February: feed 10 + 12 = 22 orders, 2,200 net revenue; matched 9 + 3 = 12 (54.5 %), the other 10
 #   credited via the customer 1 + 2 = 3, untracked 0 + 7 = 7; tracked revenue 900 + 300 = 1,200; google_ads claims
-#   6 + 5 = 11 and meta_ads 7 + 6 = 13 conversions (24, 1.09x the feed's 22 orders) against 4 + 3 = 7 and
+#   6 + 5 = 11 and meta_ads 7 + 6 = 13 conversions (24 for 22 feed orders) against 4 + 3 = 7 and
 #   3 + 2.5 = 5.5 attributed purchases (11 / 7 = 1.57x, 13 / 5.5 = 2.36x, together 24 / 12.5 = 1.92x); tv spends
 #   50 and claims nothing.
 HEALTH_SQL = """

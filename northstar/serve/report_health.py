@@ -253,6 +253,8 @@ def reconciliation_view(data: ReportData) -> dict:
     feed_rev, tracked_rev = _sum(in_month, "feed_revenue"), _sum(in_month, "tracked_revenue")
     month_platforms = [r for r in platform_rows if in_report_month(r)]
     claimed = _sum(month_platforms, "platform_conversions")
+    attributed = _sum(month_platforms, "attributed_conversions")
+    attributed = None if attributed is None else round(attributed, 1)
     tiles = [
         {"label": "Feed orders", "value": fmt.count(feed), "sub": fmt.money(feed_rev, cur) + " net revenue"},
         {
@@ -274,7 +276,9 @@ def reconciliation_view(data: ReportData) -> dict:
         {
             "label": "Platforms claim",
             "value": fmt.count(claimed),
-            "sub": f"{fmt.ratio(_div(claimed, feed))} the feed's orders" if claimed is not None else "no platform rows",
+            "sub": f"{fmt.ratio(_div(claimed, attributed))} the {fmt.count(attributed)} purchases northstar gives them"
+            if claimed is not None
+            else "no platform claims",
         },
     ]
     days = [_iso(r["day"]) for r in shop]

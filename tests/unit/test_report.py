@@ -273,13 +273,13 @@ def test_reconciliation_is_not_built_yet_without_its_mart(page: str) -> None:
 def test_reconciliation_feed_tracked_and_claimed(health_page: str) -> None:
     section = _section(health_page, "reconciliation")
     # February: 22 feed orders ($2,200), 12 matched (54.5 %), 1 tracked purchase without an order;
-    # platforms claim 11 + 13 = 24 conversions, 1.09x the feed's 22 orders
+    # platforms claim 11 + 13 = 24 conversions, 1.92x the 7 + 5.5 = 12.5 purchases attributed to them
     for shown in (
         "$2,200 net revenue",
         "54.5%",
         "12 orders · $1,200 tracked revenue",
         "3 via the customer&#39;s session · 7 untracked",
-        "1.09× the feed",
+        "1.92× the 12.5 purchases northstar gives them",
     ):
         assert shown in section, shown
     platforms = _table(section, "reconciliation-platforms with-total")
