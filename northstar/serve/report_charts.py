@@ -92,14 +92,16 @@ def line_chart(
     aria: str,
     markers: dict[str, str] | None = None,
     at_least: float = 1.0,
+    size: tuple[int, int] = (420, 170),
 ) -> dict:
     """Lines over days. series: (css class, legend name, values per day); tick(value, step) writes a y-axis
     label, value(v) a value in the hover text.
 
     markers: day -> text of a red dot on that day (placed on the first series), e.g. an alert. at_least: the
-    lowest top of the y axis (a series of zeros still gets a readable axis).
+    lowest top of the y axis (a series of zeros still gets a readable axis). size: the viewBox (width, height),
+    the width the chart is shown at, so that its text keeps the page's size.
     """
-    width, height, left, right, top, bottom = 420, 170, 52, 10, 10, 24
+    (width, height), left, right, top, bottom = size, 52, 10, 10, 24
     finite = [v for _, _, vals in series for v in vals if v is not None and math.isfinite(v)]
     lo, hi, step = nice_scale(min([*finite, 0.0]), max([*finite, at_least]))
     n = len(days)
@@ -115,7 +117,7 @@ def line_chart(
     while v <= hi + step / 2:
         y_ticks.append({"y": f"{y(v):.1f}", "label_y": f"{y(v) + 4:.1f}", "label": tick(v, step)})
         v += step
-    count = min(6, n)
+    count = min(max(6, width // 90), n)
     x_ticks = []
     for t in range(count):
         i = round(t * (n - 1) / max(count - 1, 1))

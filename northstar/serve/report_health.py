@@ -73,11 +73,12 @@ def _chart(
     value: Callable,
     markers: dict,
     at_least: float,
+    size: tuple[int, int] = (420, 170),
 ) -> dict:
     return {
         "title": title,
         "note": note,
-        "svg": line_chart(days, series, tick, value, f"{title}, daily", markers, at_least),
+        "svg": line_chart(days, series, tick, value, f"{title}, daily", markers, at_least, size),
         "legend": [{"cls": cls, "name": name} for cls, name, _ in series] if len(series) > 1 else [],
     }
 
@@ -299,6 +300,7 @@ def reconciliation_view(data: ReportData) -> dict:
             lambda v: fmt.count(v),
             {},
             1.0,
+            (1180, 220),
         )
     rates = [_div(r["matched_orders"], r["feed_orders"]) for r in shop]
     median_rate = statistics.median([v for v in rates if v is not None] or [0.0])
