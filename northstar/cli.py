@@ -240,6 +240,31 @@ def bench(
         raise typer.Exit(1)
 
 
+@app.command("evaluate-alerts")
+def evaluate_alerts(
+    seeds: Annotated[int, typer.Option(help="Seeds: each gives a control data set and one with incidents.")] = 5,
+    days: Annotated[int, typer.Option(help="Days per data set.")] = 90,
+    visitors: Annotated[int, typer.Option(help="Visitors per data set (the demo's size by default).")] = 30_000,
+    keep: Annotated[bool, typer.Option(help="Keep the data sets, warehouses and dbt logs (path printed).")] = False,
+    docs: Annotated[bool, typer.Option(help="Write the tables into docs/alerts.md.")] = True,
+) -> None:
+    """Plant incidents in generated data, build the alerts, print recall and false alarms per 90 days."""
+    from datetime import date as _date
+
+    from northstar.config import PROJECT_DIR
+    from northstar.evaluate.report import render, write_docs
+    from northstar.evaluate.run import run_evaluation
+
+    evaluation = run_evaluation(_settings(), seeds=seeds, days=days, visitors=visitors, console=console, keep=keep)
+    console.print(render(evaluation))
+    if evaluation.errors:
+        raise typer.Exit(1)
+    if docs:
+        path = PROJECT_DIR / "docs" / "alerts.md"
+        write_docs(path, evaluation, measured_on=_date.today())
+        console.print(f"Written to {path}.")
+
+
 @app.command()
 def demo(
     visitors: Annotated[int, typer.Option(help="Visitors in the sample data.")] = 30_000,
