@@ -30,10 +30,13 @@ as the marts from the same raw tables and seeds. Every step runs in a fresh proc
 - **Result sets** compared with the marts after the incremental day, row by row (counts exactly, money and
   attribution credit within a relative 1e-9): `sessions` (sessions, visitors, page views per day and channel),
   `conversions` (conversions, orders, revenue per goal and day), `kpi_daily` (sessions, engaged and converting
-  sessions, macro and micro conversions, leads, orders, revenue, spend, impressions, clicks per day and channel),
+  sessions, macro and micro conversions, leads, orders and revenue of the tracked sessions, spend, impressions,
+  clicks per day and channel),
   `funnel` (closed and open funnel sessions per day, funnel, stage and channel), `attribution` (last-touch and
-  linear conversions and revenue per month and channel). `=` means equal to the marts; `≠ n` gives the rows that
-  differ.
+  linear conversions and revenue of the tracked conversions per month and channel). The implementations do not
+  implement the orders feed as revenue truth (feed orders on their own day, orders tracking missed credited through
+  the customer or to `(untracked)`): those sets compare with the tracked side of the marts. `=` means equal to the
+  marts; `≠ n` gives the rows that differ.
 - **events/s**: the events a step handles (load: the events loaded; full build, baseline, pandas, polars: every
   event in the warehouse; the +1 day steps: that day's events) per wall second.
 - **× SQL**: wall time and peak RSS as a multiple of the baseline's in the same run.

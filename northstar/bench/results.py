@@ -72,12 +72,27 @@ RESULT_SETS: dict[str, ResultSet] = {
                 "impressions",
                 "clicks",
             ),
-            "daily KPIs per channel (fct_kpi_daily summed over campaigns)",
+            "daily KPIs per channel (fct_kpi_daily summed over campaigns; the orders the tracked sessions carry)",
+            # The implementations count tracked conversions on the session's day; fct_kpi_daily counts the orders
+            # feed on the order's day and adds the orders tracking missed (untracked_purchases, '(untracked)'), which
+            # they do not implement: the reference takes the tracked side (fct_sessions' orders, macro conversions
+            # without untracked_purchases, only days and channels with sessions or spend).
             """
-            select date, channel, sum(sessions), sum(engaged_sessions), sum(converting_sessions),
-                sum(macro_conversions), sum(micro_conversions), sum(leads), sum(orders), sum(revenue), sum(spend),
-                sum(impressions), sum(clicks)
-            from marts.fct_kpi_daily group by all
+            with kpis as (
+                select date, channel, sum(sessions) as sessions, sum(engaged_sessions) as engaged,
+                    sum(converting_sessions) as converting, sum(macro_conversions - untracked_purchases) as macro,
+                    sum(micro_conversions) as micro, sum(leads) as leads, sum(spend) as spend,
+                    sum(impressions) as impressions, sum(clicks) as clicks
+                from marts.fct_kpi_daily group by all
+                having sum(sessions) > 0 or sum(spend) <> 0 or sum(impressions) > 0 or sum(clicks) > 0
+            ),
+            tracked as (
+                select session_date as date, channel, sum(orders) as orders, sum(revenue) as revenue
+                from marts.fct_sessions group by all
+            )
+            select kpis.date, kpis.channel, sessions, engaged, converting, macro, micro, leads,
+                coalesce(tracked.orders, 0), coalesce(tracked.revenue, 0), spend, impressions, clicks
+            from kpis left join tracked on kpis.date = tracked.date and kpis.channel = tracked.channel
             """,
         ),
         ResultSet(
@@ -98,7 +113,7 @@ RESULT_SETS: dict[str, ResultSet] = {
             """
             select cast(date_trunc('month', converting_session_date) as date), model, channel, sum(credit),
                 sum(attributed_revenue)
-            from marts.fct_attributed_conversions where model in ('last_touch', 'linear') group by all
+            from marts.fct_attributed_conversions where model in ('last_touch', 'linear') and is_tracked group by all
             """,
         ),
     )
