@@ -4,6 +4,10 @@ as the same data in the landing format, mart by mart, row by row.
 Generated data: 8 days, 600 visitors. Warehouse A loads the landing files as generated. Warehouse B loads what
 `northstar generate --as real` writes from them. Both are built in full and every mart must hold the same rows.
 
+Surrogate keys hashed from event and session ids (session_id, conversion_id, the anonymous visitor id) take other
+values from a GA4 export, which has no event id and keys sessions by stream, device and ga_session_id; they are
+compared by the rows that share them (SURROGATE_KEYS below).
+
 What a real format cannot carry is removed from A before its build, so both sides hold the same information:
 Shopify order exports have no cost of goods, TikTok's report tables no conversion value (NOT_CARRIED below). The
 demo's deliberately broken rows are not written by `--as` (they would be quarantined anyway), so they cannot make a
@@ -45,6 +49,15 @@ NOT_CARRIED = {
     "conversion value (northstar/sources/tiktok_ads.py)",
 }
 RUN_COLUMNS = {"_batch_at"}  # build timestamps differ by design
+# Surrogate keys hashed from event and session ids. GA4 has no event id of its own (northstar hashes GA4's
+# identifying fields) and its session key is stream_id:user_pseudo_id:ga_session_id, so these keys take other
+# values from a GA4 export than from the landing files while naming the same sessions and conversions (dbt's
+# relationship tests hold on both sides). They are compared as what they are: which rows share one.
+SURROGATE_KEYS = {"session_id", "conversion_id"}
+# A visitor without analytics consent is 'anon-' || md5(its first event_id): the same visitors, other hashes.
+ANON_VISITOR = "case when visitor_id like 'anon-%' then 'anon-' else visitor_id end"
+# Alerts need four weeks of baseline: none in 8 days on either side (still compared).
+MAY_BE_EMPTY = {"fct_kpi_alerts"}
 
 
 def _build(settings: Settings) -> None:
@@ -113,12 +126,16 @@ def test_the_real_side_was_read_by_the_real_adapters(both: duckdb.DuckDBPyConnec
 def test_mart_equals_the_landing_format_build(both: duckdb.DuckDBPyConnection, mart: str) -> None:
     table = f"marts.{mart}"
     columns = [r[0] for r in both.execute(f"describe lnd.{table}").fetchall() if r[0] not in RUN_COLUMNS]
-    cols = ", ".join(f'"{c}"' for c in columns)
+    keys = [c for c in columns if c in SURROGATE_KEYS]
+    # each surrogate key becomes the number of rows sharing its value: same grouping, whatever the hash
+    shared = [f'count(*) over (partition by "{k}") as "{k}_rows"' for k in keys]
+    plain = [ANON_VISITOR if c == "visitor_id" else f'"{c}"' for c in columns if c not in SURROGATE_KEYS]
+    cols = ", ".join(plain + shared)
     n_lnd = both.execute(f"select count(*) from lnd.{table}").fetchone()[0]
     n_rea = both.execute(f"select count(*) from rea.{table}").fetchone()[0]
     only_lnd = both.execute(f"select {cols} from lnd.{table} except all select {cols} from rea.{table}").fetchall()
     only_rea = both.execute(f"select {cols} from rea.{table} except all select {cols} from lnd.{table}").fetchall()
-    assert n_lnd > 0
+    assert n_lnd > 0 or mart in MAY_BE_EMPTY
     assert (n_rea, only_lnd, only_rea) == (n_lnd, [], []), (
         f"{mart}: {n_lnd} rows from landing files, {n_rea} from real exports; {len(only_lnd)} only landing "
         f"(first {only_lnd[:2]}), {len(only_rea)} only real (first {only_rea[:2]})"
