@@ -102,6 +102,17 @@ _PARTLY_MAPPED = {
     ),
 }
 # event_params read into contract columns (`value` only for purchases, see below); the others go to properties.
+# What identifies one event, the same in the intraday and the daily table (event_id is their md5).
+_ID_FIELDS = (
+    "stream_id",
+    "user_pseudo_id",
+    "event_timestamp",
+    "event_name",
+    "event_bundle_sequence_id",
+    "batch_event_index",
+    "batch_ordering_id",
+    "batch_page_id",
+)
 _PARAMS = (
     "page_location",
     "page_referrer",
@@ -157,9 +168,11 @@ def _mapping(lines: str) -> tuple[str, dict[str, str], str]:
     )
     sub = []
     for rec, fields in _PARTLY_MAPPED.items():
-        paths = "[" + ", ".join(lit(f"$.{f}") for f in fields) + "]"
+        paths = lit(f"$.{fields[0]}") if len(fields) == 1 else "[" + ", ".join(lit(f"$.{f}") for f in fields) + "]"
         sub.append(f"json_extract_string(r.{rec}, {paths}) as {q('x_' + rec)}")
     g = f"""
+        select *, lower(trim(x_device)) as dev, trim(x_geo) as geo
+        from (
         select rn, line, ok, r, pk, pv, {picks}, {", ".join(sub)}
         from (
             select rn, line, ok, r,
@@ -168,37 +181,27 @@ def _mapping(lines: str) -> tuple[str, dict[str, str], str]:
                        p.value.double_value, p.value.float_value)) as pv
             from (select rn, line, ok and r is not null as ok, r
                   from (select *, try(from_json(line, {lit(json.dumps(_ROW_TYPE))})) as r from ({lines})))
-        )
+        ))
     """
 
     def x(rec: str, field: str) -> str:
-        return f"{q('x_' + rec)}[{_PARTLY_MAPPED[rec].index(field) + 1}]"
+        fields = _PARTLY_MAPPED[rec]
+        return q("x_" + rec) if len(fields) == 1 else f"{q('x_' + rec)}[{fields.index(field) + 1}]"
 
     def nn(expr: str) -> str:  # GA4 writes '(not set)' where it has no value
-        return f"nullif(nullif(trim({expr}), ''), '(not set)')"
+        return f"nullif(nullif({expr}, ''), '(not set)')"
 
     stream, pseudo = "r.stream_id", "r.user_pseudo_id"
-    id_parts = ", ".join(
-        f"coalesce(r.{k}, '')"
-        for k in (
-            "stream_id",
-            "user_pseudo_id",
-            "event_timestamp",
-            "event_name",
-            "event_bundle_sequence_id",
-            "batch_event_index",
-            "batch_ordering_id",
-            "batch_page_id",
-        )
-    )
-    micros = "try_cast(trim(r.event_timestamp) as bigint)"
-    device = f"lower(trim({x('device', 'category')}))"
+    # concat: NULL -> '' and every separator stays, so each field keeps its place in the hashed text
+    id_parts = ", '|', ".join(f"r.{k}" for k in _ID_FIELDS)
+    micros = "try_cast(r.event_timestamp as bigint)"  # the cast allows surrounding blanks
+    device = "dev"
     cts = {f: nn(x("collected_traffic_source", f)) for f in _PARTLY_MAPPED["collected_traffic_source"]}
     is_purchase = "r.event_name = 'purchase'"
     mapping = {
-        "event_id": f"md5(concat_ws('|', {id_parts}))",
+        "event_id": f"md5(concat({id_parts}))",
         # micros -> timestamp text; a value that is no number is passed on as it is (the loader says bad_timestamp)
-        "occurred_at": f"coalesce(cast(try(make_timestamp({micros})) as varchar), r.event_timestamp)",
+        "occurred_at": f"coalesce(cast({_timestamp(micros)} as varchar), r.event_timestamp)",
         "anonymous_id": pseudo,
         "user_id": "r.user_id",
         "session_id": f"coalesce({stream}, '') || ':' || {pseudo} || ':' || nullif(trim(p_ga_session_id), '')",
@@ -212,15 +215,20 @@ def _mapping(lines: str) -> tuple[str, dict[str, str], str]:
         "utm_term": f"coalesce({cts['manual_term']}, {nn('p_term')})",
         "click_id": f"coalesce({cts['gclid']}, {cts['dclid']}, {cts['srsltid']}, {nn('p_gclid')})",
         "device_category": f"case when {device} in {tuple(_DEVICES)} then {device} end",
-        "country": "coalesce(cn.iso2, case when length(trim(x_geo[1])) = 2 then upper(trim(x_geo[1])) end)",
+        "country": "coalesce(cn.iso2, case when length(geo) = 2 then upper(geo) end)",
         "order_id": f"coalesce({nn(x('ecommerce', 'transaction_id'))}, {nn('p_transaction_id')})",
         "revenue": f"coalesce({x('ecommerce', 'purchase_revenue')}, case when {is_purchase} then p_value end)",
         "currency": "p_currency",
         "consent_analytics": f"""case lower(trim({x("privacy_info", "analytics_storage")}))
             when 'no' then 'false' when 'yes' then 'true' end""",
-        "properties": _properties_sql(device, is_purchase),
+        "properties": _properties_sql(device),
     }
     return g, mapping, _extra_sql(micros)
+
+
+def _timestamp(micros: str) -> str:
+    """Unix microseconds -> timestamp; NULL outside years 1-9999 (make_timestamp would fail the statement)."""
+    return f"case when {micros} between -62135596800000000 and 253402300799999999 then make_timestamp({micros}) end"
 
 
 def _param_json() -> str:
@@ -230,37 +238,33 @@ def _param_json() -> str:
         to_json(p.value.int_value), 'null')"""
 
 
-def _properties_sql(device: str, is_purchase: str) -> str:
+def _properties_sql(device: str) -> str:
     """properties: stream, platform, session number, the other event params, user properties, items, GA4's own
     session attribution, and GA4 values the contract columns cannot hold (another device category, a country name
-    not in the table)."""
-    known = ", ".join(lit(k) for k in _PARAMS if k != "value")  # `value` stays: revenue only takes it on purchases
-    other = f"list_filter(r.event_params, lambda p: p.key not in ({known}))"
-    n_known = " + ".join(f"({q('p_' + k)} is not null)::int" for k in _PARAMS if k != "value")
-    other_obj = f"""'{{' || array_to_string(list_transform({other},
-        lambda p: to_json(p.key) || ':' || {_param_json()}), ',') || '}}'"""
-    parts = [
-        _json_part("ga4_stream_id", "to_json(r.stream_id)"),
-        _json_part("platform", "to_json(r.platform)"),
-        _json_part("ga_session_number", "to_json(try_cast(p_ga_session_number as bigint))"),
-        # only when there are more params than the known ones found (cheap test; building the object is not)
-        _json_part("event_params", f"case when len(pk) > {n_known} then nullif({other_obj}, '{{}}') end"),
-        _json_part("user_properties", "nullif(cast(r.user_properties as varchar), '[]')"),
-        _json_part("items", "nullif(cast(r.items as varchar), '[]')"),
-        _json_part("session_traffic_source_last_click", "cast(r.session_traffic_source_last_click as varchar)"),
-        _json_part("device_category", f"case when {device} not in {tuple(_DEVICES)} then to_json({device}) end"),
-        _json_part(
-            "geo_country",
-            "case when cn.iso2 is null and length(trim(x_geo[1])) <> 2 and trim(x_geo[1]) <> '(not set)'"
-            " then to_json(x_geo[1]) end",
-        ),
+    not in the table). Built as one concat (every row has it: intermediate strings cost)."""
+    known = [k for k in _PARAMS if k != "value"]  # `value` stays: revenue only takes it on purchases
+    other = f"list_filter(r.event_params, lambda p: p.key not in ({', '.join(lit(k) for k in known)}))"
+    other_obj = f"""nullif('{{' || array_to_string(list_transform({other},
+        lambda p: to_json(p.key) || ':' || {_param_json()}), ',') || '}}', '{{}}')"""
+    # more params than known ones found: some param is another one (counting is cheaper than filtering every row)
+    n_known = " + ".join(f"({q('p_' + k)} is not null)::int" for k in known)
+    optional = [
+        ("ga_session_number", "to_json(try_cast(p_ga_session_number as bigint))"),
+        ("event_params", f"case when len(pk) > {n_known} then {other_obj} end"),
+        ("user_properties", "nullif(cast(r.user_properties as varchar), '[]')"),
+        ("items", "nullif(cast(r.items as varchar), '[]')"),
+        ("session_traffic_source_last_click", "cast(r.session_traffic_source_last_click as varchar)"),
+        ("device_category", f"case when {device} not in {tuple(_DEVICES)} then to_json({device}) end"),
+        ("geo_country", "case when cn.iso2 is null and length(geo) <> 2 and geo <> '(not set)' then to_json(geo) end"),
     ]
-    return f"nullif('{{' || concat_ws(',', {', '.join(parts)}) || '}}', '{{}}')"
+    parts = ", ".join(f"{lit(',' + json.dumps(k) + ':')} || {v}" for k, v in optional)  # NULL parts: '' in concat
+    return f"""concat('{{"ga4_stream_id":', coalesce(to_json(r.stream_id), 'null'), ',"platform":',
+        coalesce(to_json(r.platform), 'null'), {parts}, '}}')"""
 
 
 def _extra_sql(micros: str) -> str:
     """extra: the GA4 fields no contract column or property holds, as GA4 wrote them."""
-    utc_day = f"strftime(try(make_timestamp({micros})), '%Y%m%d')"
+    utc_day = f"strftime({_timestamp(micros)}, '%Y%m%d')"
     parts = [
         _json_part("event_date", f"case when r.event_date <> to_json({utc_day}) then cast(r.event_date as varchar) end")
     ]
@@ -268,16 +272,18 @@ def _extra_sql(micros: str) -> str:
     for rec, fields in _PARTLY_MAPPED.items():
         # the record itself when it holds more than its mapped fields
         if len(fields) == 1:  # cheaper than parsing it again: is it exactly {"<field>":<the value read>}?
-            only = f"""'{{"{fields[0]}":' || coalesce(to_json({q("x_" + rec)}[1]), 'null') || '}}'"""
+            only = f"""'{{"{fields[0]}":' || coalesce(to_json({q("x_" + rec)}), 'null') || '}}'"""
             cond = f"r.{rec} <> {only}"
         else:
-            cond = f"len(json_keys(r.{rec})) > list_count({q('x_' + rec)})"
+            cond = f"len(json_keys(r.{rec})) > list_count({q('x_' + rec)})"  # more keys than mapped values
         parts.append(_json_part(rec, f"case when {cond} then cast(r.{rec} as varchar) end"))
     return f"cast(nullif('{{' || concat_ws(',', {', '.join(parts)}) || '}}', '{{}}') as json)"
 
 
-# Contract columns whose SQL gives clean text already (no blanks, no padding): not trimmed again.
+# Contract columns whose SQL gives clean text already: not trimmed again. URLs and GA4's own ids and names (which
+# never hold blanks) are not trimmed either, only emptied when blank: copying long strings costs on every row.
 _CLEAN = frozenset({"event_id", "occurred_at", "device_category", "country", "consent_analytics", "properties"})
+_NO_TRIM = frozenset({"page_url", "page_referrer", "session_id", "anonymous_id", "event_name"})
 
 
 def _select(mapping: dict[str, str]) -> str:
@@ -289,6 +295,8 @@ def _select(mapping: dict[str, str]) -> str:
             out.append(f"null::varchar as {q(c.name)}")
         elif c.name in _CLEAN:
             out.append(f"cast({expr} as varchar) as {q(c.name)}")
+        elif c.name in _NO_TRIM:
+            out.append(f"nullif(cast({expr} as varchar), '') as {q(c.name)}")
         else:
             out.append(f"{clean(f'cast({expr} as varchar)')} as {q(c.name)}")
     return ", ".join(out)
@@ -308,7 +316,7 @@ def _create_src(con: duckdb.DuckDBPyConnection, lines: str) -> None:
                {_select(mapping)},
                {extra} as extra
         from ({g}) as g
-        left join ({_countries_sql()}) as cn on cn.key = lower(trim(g.x_geo[1]))"""
+        left join ({_countries_sql()}) as cn on cn.key = lower(g.geo)"""
     )
 
 

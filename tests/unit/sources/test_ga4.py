@@ -42,158 +42,59 @@ def ts(text: str):
 
 
 # The mapped rows of events_20240104.json (row 5, a consent-denied ping without user_pseudo_id, is quarantined).
+U1, U2, U3, U4, U5 = (
+    "1187253946.1704355200",
+    "902771538.1703980811",
+    "33019877.1704369000",
+    "550117720.1704380400",
+    "77123001.1704300000",
+)
+SHOP = "https://shop.example.com"
+# fmt: off
 EXPECTED_DAILY = [
-    (
-        1,
-        md5(STREAM, "1187253946.1704355200", "1704355200123456", "page_view", "1", "1", "1", "1704355200111"),
-        ts("2024-01-04 08:00:00.123456"),
-        "1187253946.1704355200",
-        None,
-        f"{STREAM}:1187253946.1704355200:1704355200",
-        "page_view",
-        "https://shop.example.com/?utm_source=google&utm_medium=cpc&utm_campaign=winter_sale&gclid=Cj0KCQiAwP6sBhDA",
-        "https://www.google.com/",
-        "google",
-        "cpc",
-        "winter_sale",
-        None,
-        "running shoes",
-        "Cj0KCQiAwP6sBhDA",
-        "desktop",
-        "US",
-        None,
-        None,
-        None,
-        True,
-        None,
-        None,
-    ),
-    (
-        2,
-        md5(STREAM, "1187253946.1704355200", "1704355500654321", "purchase", "4", "2", "5", "1704355480222"),
-        ts("2024-01-04 08:05:00.654321"),
-        "1187253946.1704355200",
-        "u-42",
-        f"{STREAM}:1187253946.1704355200:1704355200",
-        "purchase",
-        "https://shop.example.com/checkout/thank-you",
-        "https://shop.example.com/checkout",
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        "desktop",
-        "US",
-        "T-10001",
-        Decimal("129.9900"),
-        "USD",
-        True,
-        None,
-        None,
-    ),
-    (
-        3,
-        md5(STREAM, "902771538.1703980811", "1704362400000001", "page_view", "2", "", "", ""),
-        ts("2024-01-04 10:00:00.000001"),
-        "902771538.1703980811",
-        None,
-        f"{STREAM}:902771538.1703980811:1704362395",
-        "page_view",
-        "https://shop.example.com/products/trail-runner",
-        "https://www.bing.com/",
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        "mobile",
-        "GB",
-        None,
-        None,
-        None,
-        False,  # privacy_info.analytics_storage = "No"
-        None,
-        None,
-    ),
-    (
-        4,  # event_timestamp and int_value as JSON numbers instead of strings: read the same
-        md5(STREAM, "33019877.1704369000", "1704369600500000", "generate_lead", "7", "", "", ""),
-        ts("2024-01-04 12:00:00.5"),
-        "33019877.1704369000",
-        None,
-        f"{STREAM}:33019877.1704369000:1704369000",
-        "generate_lead",
-        "https://shop.example.com/contact",
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        "tablet",
-        "KR",  # "South Korea"
-        None,
-        None,  # a `value` param on an event that is no purchase is no revenue (it stays in properties)
-        "EUR",
-        True,
-        None,
-        None,
-    ),
-    (
-        6,  # no ga_session_id: no session_id (northstar sessionizes by inactivity); utm from event params
-        md5(STREAM, "550117720.1704380400", "1704380400250000", "page_view", "12", "", "", ""),
-        ts("2024-01-04 15:00:00.25"),
-        "550117720.1704380400",
-        None,
-        None,
-        "page_view",
-        "https://shop.example.com/blog/winter-running?utm_source=newsletter&utm_medium=email&utm_campaign=jan_digest",
-        None,
-        "newsletter",
-        "email",
-        "jan_digest",
-        "hero_link",
-        None,
-        None,
-        None,  # "smart tv": no contract category (kept in properties)
-        "CZ",  # "Czechia"
-        None,
-        None,
-        None,
-        True,  # no privacy_info: the contract default
-        None,
-        None,
-    ),
-    (
-        7,  # a purchase without the ecommerce record: order from the transaction_id param, revenue from `value`
-        md5(STREAM, "77123001.1704300000", "1704387600999999", "purchase", "3", "", "", ""),
-        ts("2024-01-04 17:00:00.999999"),
-        "77123001.1704300000",
-        "u-77",
-        f"{STREAM}:77123001.1704300000:1704387000",
-        "purchase",
-        None,
-        None,
-        None,  # manual_source "(not set)" is no source
-        None,
-        None,
-        None,
-        None,
-        "CJf3x5mK",  # collected_traffic_source.dclid
-        "mobile",
-        "TR",  # "Türkiye"
-        "T-10002",
-        Decimal("20.0000"),
-        "EUR",
-        True,
-        None,
-        None,
-    ),
+    # row_number, event_id, occurred_at, anonymous_id, user_id, session_id, event_name, page_url, page_referrer,
+    # utm_source, utm_medium, utm_campaign, utm_content, utm_term, click_id, device_category, country,
+    # order_id, revenue, currency, consent_analytics, email_hash, ip_hash
+    (1, md5(STREAM, U1, "1704355200123456", "page_view", "1", "1", "1", "1704355200111"),
+     ts("2024-01-04 08:00:00.123456"), U1, None, f"{STREAM}:{U1}:1704355200", "page_view",
+     f"{SHOP}/?utm_source=google&utm_medium=cpc&utm_campaign=winter_sale&gclid=Cj0KCQiAwP6sBhDA",
+     "https://www.google.com/",
+     "google", "cpc", "winter_sale", None, "running shoes", "Cj0KCQiAwP6sBhDA", "desktop", "US",
+     None, None, None, True, None, None),
+    (2, md5(STREAM, U1, "1704355500654321", "purchase", "4", "2", "5", "1704355480222"),
+     ts("2024-01-04 08:05:00.654321"), U1, "u-42", f"{STREAM}:{U1}:1704355200", "purchase",
+     f"{SHOP}/checkout/thank-you", f"{SHOP}/checkout",
+     None, None, None, None, None, None, "desktop", "US",
+     "T-10001", Decimal("129.9900"), "USD", True, None, None),
+    # privacy_info.analytics_storage "No" -> consent false
+    (3, md5(STREAM, U2, "1704362400000001", "page_view", "2", "", "", ""),
+     ts("2024-01-04 10:00:00.000001"), U2, None, f"{STREAM}:{U2}:1704362395", "page_view",
+     f"{SHOP}/products/trail-runner", "https://www.bing.com/",
+     None, None, None, None, None, None, "mobile", "GB",
+     None, None, None, False, None, None),
+    # event_timestamp and int_value as JSON numbers instead of strings: read the same; "South Korea" -> KR; a
+    # `value` param on an event that is no purchase is no revenue (it stays in properties)
+    (4, md5(STREAM, U3, "1704369600500000", "generate_lead", "7", "", "", ""),
+     ts("2024-01-04 12:00:00.5"), U3, None, f"{STREAM}:{U3}:1704369000", "generate_lead",
+     f"{SHOP}/contact", None,
+     None, None, None, None, None, None, "tablet", "KR",
+     None, None, "EUR", True, None, None),
+    # no ga_session_id: no session_id (northstar sessionizes by inactivity); utm from event params; "smart tv" is
+    # no contract category (kept in properties); "Czechia" -> CZ; no privacy_info: the contract default
+    (6, md5(STREAM, U4, "1704380400250000", "page_view", "12", "", "", ""),
+     ts("2024-01-04 15:00:00.25"), U4, None, None, "page_view",
+     f"{SHOP}/blog/winter-running?utm_source=newsletter&utm_medium=email&utm_campaign=jan_digest", None,
+     "newsletter", "email", "jan_digest", "hero_link", None, None, None, "CZ",
+     None, None, None, True, None, None),
+    # a purchase without the ecommerce record: order from the transaction_id param, revenue from `value`;
+    # manual_source "(not set)" is no source; click id from collected_traffic_source.dclid; "Türkiye" -> TR
+    (7, md5(STREAM, U5, "1704387600999999", "purchase", "3", "", "", ""),
+     ts("2024-01-04 17:00:00.999999"), U5, "u-77", f"{STREAM}:{U5}:1704387000", "purchase",
+     None, None,
+     None, None, None, None, None, "CJf3x5mK", "mobile", "TR",
+     "T-10002", Decimal("20.0000"), "EUR", True, None, None),
 ]
+# fmt: on
 
 EXPECTED_PROPERTIES = {
     1: {
@@ -354,33 +255,15 @@ def test_intraday_copies_of_the_daily_table_are_duplicates(settings: Settings) -
         ("events_20240104.json", True)
     ]
     new = rows(settings, f"select {COLS} from raw.events where source_file like '%intraday%'")
+    # fmt: off
     assert new == [
-        (
-            4,
-            md5(STREAM, "902771538.1703980811", "1704398400000000", "page_view", "5", "", "", ""),
-            ts("2024-01-04 20:00:00"),
-            "902771538.1703980811",
-            None,
-            f"{STREAM}:902771538.1703980811:1704398390",
-            "page_view",
-            "https://shop.example.com/products/trail-runner?color=blue",
-            "https://shop.example.com/products/trail-runner",
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            "mobile",
-            "GB",
-            None,
-            None,
-            None,
-            False,
-            None,
-            None,
-        )
+        (4, md5(STREAM, U2, "1704398400000000", "page_view", "5", "", "", ""),
+         ts("2024-01-04 20:00:00"), U2, None, f"{STREAM}:{U2}:1704398390", "page_view",
+         f"{SHOP}/products/trail-runner?color=blue", f"{SHOP}/products/trail-runner",
+         None, None, None, None, None, None, "mobile", "GB",
+         None, None, None, False, None, None),
     ]
+    # fmt: on
 
 
 def test_daily_table_after_its_intraday_table_adds_only_new_events(settings: Settings) -> None:
