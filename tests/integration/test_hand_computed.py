@@ -25,6 +25,11 @@ Traffic (channel from the channel rules; campaign_key from the spend rows' utm t
 Spend: google_ads:111 (google/cpc/brand) 2026-03-02: 1000 impressions, 40 clicks, 80 USD;
        2026-03-03: 500 impressions, 10 clicks, 30 USD (a spend day without sessions);
        meta_ads:222 (facebook/paid_social/spring) 2026-03-02: 2000 impressions, 20 clicks, 50 USD.
+
+Orders feed: o1 and o2 as tracked above, and o3 (2026-03-03 10:00, 40 USD, cost 25 -> margin 15, no user id) that no
+event carries: the orders feed is the revenue truth (issue 11), so o3 counts on its own day in the channel and
+campaign '(untracked)' and is attributed there with credit 1 in every model. Per day the marts hold the feed's
+revenue: 2026-03-02 100 + 50 = 150 (2 orders), 2026-03-03 40 (1 order).
 """
 
 from __future__ import annotations
@@ -98,6 +103,7 @@ ORDERS_HEADER = ["order_id", "ordered_at", "user_id", "status", "revenue", "cost
 ORDERS = [
     ["o1", "2026-03-02T12:02:30Z", "", "completed", "100.00", "60.00", "USD"],
     ["o2", "2026-03-02T18:02:00Z", "", "completed", "50.00", "30.00", "USD"],
+    ["o3", "2026-03-03T10:00:00Z", "", "completed", "40.00", "25.00", "USD"],
 ]
 
 # fmt: off
@@ -143,6 +149,14 @@ EXPECTED_KPI_DAILY = {
     ),
     # Spend without sessions: CTR 10 / 500 = 0.02, CPC 30 / 10 = 3, CPM 1000 x 30 / 500 = 60;
     # session ratios NULL (0 sessions); CPA 30 / 0 NULL; ROAS 0 / 30 = 0; ROI (0 - 30) / 30 = -1.
+    # o3, an order of the feed no session carries and no identity explains: no session, 1 order of 40 (margin 15),
+    # 1 untracked purchase (a macro conversion): CPA 0 / 1 = 0, AOV 40 / 1; no spend: ROAS / ROI NULL.
+    (date(2026, 3, 3), "(untracked)", "(untracked)"): dict(
+        spend=0.0, impressions=0, clicks=0, ctr=NULL, cpc=NULL, cpm=NULL, sessions=0, visitors=0, engaged_sessions=0,
+        engagement_rate=NULL, converting_sessions=0, micro_converting_sessions=0, macro_conversions=1,
+        untracked_purchases=1, micro_conversions=0, leads=0, conversion_rate=NULL, micro_conversion_rate=NULL,
+        goal_score=0.0, orders=1, revenue=40.0, gross_margin=15.0, aov=40.0, cpa=0.0, cpl=NULL, roas=NULL, roi=NULL,
+    ),
     (date(2026, 3, 3), "Paid Search", "google_ads:111"): dict(
         spend=30.0, impressions=500, clicks=10, ctr=0.02, cpc=3.0, cpm=60.0, sessions=0, visitors=0,
         engaged_sessions=0, engagement_rate=NULL, converting_sessions=0, micro_converting_sessions=0,
@@ -251,6 +265,7 @@ def test_attribution_credits_match_the_hand_computation(warehouse: Path) -> None
         select a.visitor_id, a.goal_id, a.model, strftime(a.session_started_at, '%Y-%m-%d %H:%M:%S') as started,
                a.credit, a.attributed_revenue, a.attributed_gross_margin, a.attributed_value, a.touches
         from marts.fct_attributed_conversions as a
+        where a.is_tracked
         """,
     )
     got: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
@@ -280,3 +295,35 @@ def test_time_decay_money_written_out(warehouse: Path) -> None:
     # 100 x 0.17569..., 100 x 0.35138..., 100 x 0.47292...
     expected = {S1: 17.569133355218543, S2: 35.13826671043709, S3: 47.29259993434438}
     assert {r["started"]: pytest.approx(r["attributed_revenue"], abs=1e-9) for r in rows} == expected
+
+
+def test_marts_revenue_equals_the_feed_per_day(warehouse: Path) -> None:
+    rows = _rows(
+        warehouse,
+        "select date, sum(orders) as orders, sum(revenue) as revenue from marts.fct_kpi_daily "
+        "group by date having sum(orders) > 0 order by date",
+    )
+    # the feed: 2026-03-02 o1 100 + o2 50; 2026-03-03 o3 40
+    assert [(r["date"], r["orders"], r["revenue"]) for r in rows] == [
+        (date(2026, 3, 2), 2, pytest.approx(150.0, abs=0.005)),
+        (date(2026, 3, 3), 1, pytest.approx(40.0, abs=0.005)),
+    ]
+
+
+def test_order_no_session_carries_is_attributed_to_untracked(warehouse: Path) -> None:
+    rows = _rows(
+        warehouse,
+        "select conversion_id, model, session_id, channel, campaign_key, credit, attributed_revenue, "
+        "attributed_gross_margin, kpi_date from marts.fct_attributed_conversions where not is_tracked order by model",
+    )
+    models = ["first_touch", "last_non_direct", "last_touch", "linear", "position_based", "time_decay"]
+    assert [r["model"] for r in rows] == models
+    for r in rows:
+        assert (r["conversion_id"], r["session_id"], r["channel"], r["campaign_key"]) == (
+            "order:o3",
+            None,
+            "(untracked)",
+            "(untracked)",
+        )
+        assert (r["credit"], r["attributed_revenue"], r["kpi_date"]) == (1.0, pytest.approx(40.0), date(2026, 3, 3))
+        assert r["attributed_gross_margin"] == pytest.approx(15.0)
