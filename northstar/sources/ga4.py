@@ -39,7 +39,7 @@ _ID_KEYS = frozenset({"event_timestamp", "event_name", "user_pseudo_id"})
 _GA4_KEYS = frozenset({"event_params", "stream_id", "event_bundle_sequence_id", "event_date"})
 
 # The parts of a GA4 row that are read. Scalars as VARCHAR keep a number's text (INT64 may come as "42" or 42);
-# records whose fields are only partly mapped stay JSON so the unmapped fields can go to `extra` unchanged.
+# what only goes to properties or extra stays JSON, as GA4 wrote it. _RECORDS below adds the partly mapped records.
 _VALUE = {"string_value": "VARCHAR", "int_value": "VARCHAR", "float_value": "VARCHAR", "double_value": "VARCHAR"}
 _ROW_TYPE = {
     "event_date": "JSON",
@@ -57,19 +57,14 @@ _ROW_TYPE = {
     "user_pseudo_id": "VARCHAR",
     "user_first_touch_timestamp": "JSON",
     "is_active_user": "JSON",
-    "privacy_info": "JSON",
     "user_properties": "JSON",
     "user_ltv": "JSON",
-    "device": "JSON",
-    "geo": "JSON",
     "app_info": "JSON",
     "traffic_source": "JSON",
     "stream_id": "VARCHAR",
     "platform": "VARCHAR",
     "event_dimensions": "JSON",
-    "ecommerce": "JSON",
     "items": "JSON",
-    "collected_traffic_source": "JSON",
     "session_traffic_source_last_click": "JSON",
     "publisher": "JSON",
 }
@@ -83,25 +78,61 @@ _EXTRA_SCALARS = (
     "is_active_user",
 )
 _EXTRA_RECORDS = ("user_ltv", "app_info", "traffic_source", "event_dimensions", "publisher")
-# Records of which only some fields are mapped: (record, mapped fields). The whole record goes to `extra` when it has
-# anything else.
-_PARTLY_MAPPED = {
-    "device": ("category",),
-    "geo": ("country",),
-    "privacy_info": ("analytics_storage",),
-    "ecommerce": ("transaction_id", "purchase_revenue"),
+# Records of which some fields are mapped: (mapped fields, the other fields of Google's schema). The mapped ones
+# are read as text; the others stay JSON (as GA4 wrote them) and the record goes to `extra` when one is set. Typed
+# here (not read as one JSON value and parsed again) because that second parse cost more than all the rest.
+_RECORDS = {
+    "device": (
+        ("category",),
+        (
+            "mobile_brand_name",
+            "mobile_model_name",
+            "mobile_marketing_name",
+            "mobile_os_hardware_model",
+            "operating_system",
+            "operating_system_version",
+            "vendor_id",
+            "advertising_id",
+            "language",
+            "is_limited_ad_tracking",
+            "time_zone_offset_seconds",
+            "browser",
+            "browser_version",
+            "web_info",
+        ),
+    ),
+    "geo": (("country",), ("city", "continent", "region", "sub_continent", "metro")),
+    "privacy_info": (("analytics_storage",), ("ads_storage", "uses_transient_token")),
+    "ecommerce": (
+        ("transaction_id", "purchase_revenue"),
+        (
+            "total_item_quantity",
+            "purchase_revenue_in_usd",
+            "refund_value_in_usd",
+            "refund_value",
+            "shipping_value_in_usd",
+            "shipping_value",
+            "tax_value_in_usd",
+            "tax_value",
+            "unique_items",
+        ),
+    ),
     "collected_traffic_source": (
-        "manual_source",
-        "manual_medium",
-        "manual_campaign_name",
-        "manual_term",
-        "manual_content",
-        "gclid",
-        "dclid",
-        "srsltid",
+        (
+            "manual_source",
+            "manual_medium",
+            "manual_campaign_name",
+            "manual_term",
+            "manual_content",
+            "gclid",
+            "dclid",
+            "srsltid",
+        ),
+        ("manual_campaign_id", "manual_source_platform", "manual_creative_format", "manual_marketing_tactic"),
     ),
 }
-# event_params read into contract columns (`value` only for purchases, see below); the others go to properties.
+for _rec, (_mapped, _other) in _RECORDS.items():
+    _ROW_TYPE[_rec] = {**dict.fromkeys(_mapped, "VARCHAR"), **dict.fromkeys(_other, "JSON")}
 # What identifies one event, the same in the intraday and the daily table (event_id is their md5).
 _ID_FIELDS = (
     "stream_id",
@@ -160,20 +191,16 @@ def _mapping(lines: str) -> tuple[str, dict[str, str], str]:
 
     `lines` gives (rn, line, ok): one GA4 row per line as JSON text. `g` holds the parsed row `r` (_ROW_TYPE), the
     event_params as parallel lists pk (keys) and pv (values as text), the params read as p_<key>, and the fields
-    read from partly mapped records as x_<record> (lists in _PARTLY_MAPPED order).
+    device category and country name trimmed as dev and geo.
     """
     picks = ", ".join(
         f"pv[list_position(pk, {lit(k)})] as {q('p_' + k)}"  # list_position: NULL when the key is not there
         for k in _PARAMS
     )
-    sub = []
-    for rec, fields in _PARTLY_MAPPED.items():
-        paths = lit(f"$.{fields[0]}") if len(fields) == 1 else "[" + ", ".join(lit(f"$.{f}") for f in fields) + "]"
-        sub.append(f"json_extract_string(r.{rec}, {paths}) as {q('x_' + rec)}")
     g = f"""
-        select *, lower(trim(x_device)) as dev, trim(x_geo) as geo
+        select *, lower(trim(r.device.category)) as dev, trim(r.geo.country) as geo
         from (
-        select rn, line, ok, r, pk, pv, {picks}, {", ".join(sub)}
+        select rn, line, ok, r, pk, pv, {picks}
         from (
             select rn, line, ok, r,
                    list_transform(r.event_params, lambda p: p.key) as pk,
@@ -184,10 +211,6 @@ def _mapping(lines: str) -> tuple[str, dict[str, str], str]:
         ))
     """
 
-    def x(rec: str, field: str) -> str:
-        fields = _PARTLY_MAPPED[rec]
-        return q("x_" + rec) if len(fields) == 1 else f"{q('x_' + rec)}[{fields.index(field) + 1}]"
-
     def nn(expr: str) -> str:  # GA4 writes '(not set)' where it has no value
         return f"nullif(nullif({expr}, ''), '(not set)')"
 
@@ -196,7 +219,7 @@ def _mapping(lines: str) -> tuple[str, dict[str, str], str]:
     id_parts = ", '|', ".join(f"r.{k}" for k in _ID_FIELDS)
     micros = "try_cast(r.event_timestamp as bigint)"  # the cast allows surrounding blanks
     device = "dev"
-    cts = {f: nn(x("collected_traffic_source", f)) for f in _PARTLY_MAPPED["collected_traffic_source"]}
+    cts = {f: nn(f"r.collected_traffic_source.{f}") for f in _RECORDS["collected_traffic_source"][0]}
     is_purchase = "r.event_name = 'purchase'"
     mapping = {
         "event_id": f"md5(concat({id_parts}))",
@@ -216,10 +239,10 @@ def _mapping(lines: str) -> tuple[str, dict[str, str], str]:
         "click_id": f"coalesce({cts['gclid']}, {cts['dclid']}, {cts['srsltid']}, {nn('p_gclid')})",
         "device_category": f"case when {device} in {tuple(_DEVICES)} then {device} end",
         "country": "coalesce(cn.iso2, case when length(geo) = 2 then upper(geo) end)",
-        "order_id": f"coalesce({nn(x('ecommerce', 'transaction_id'))}, {nn('p_transaction_id')})",
-        "revenue": f"coalesce({x('ecommerce', 'purchase_revenue')}, case when {is_purchase} then p_value end)",
+        "order_id": f"coalesce({nn('r.ecommerce.transaction_id')}, {nn('p_transaction_id')})",
+        "revenue": f"coalesce(r.ecommerce.purchase_revenue, case when {is_purchase} then p_value end)",
         "currency": "p_currency",
-        "consent_analytics": f"""case lower(trim({x("privacy_info", "analytics_storage")}))
+        "consent_analytics": """case lower(trim(r.privacy_info.analytics_storage))
             when 'no' then 'false' when 'yes' then 'true' end""",
         "properties": _properties_sql(device),
     }
@@ -269,14 +292,18 @@ def _extra_sql(micros: str) -> str:
         _json_part("event_date", f"case when r.event_date <> to_json({utc_day}) then cast(r.event_date as varchar) end")
     ]
     parts += [_json_part(k, f"cast(r.{k} as varchar)") for k in _EXTRA_SCALARS + _EXTRA_RECORDS]
-    for rec, fields in _PARTLY_MAPPED.items():
-        # the record itself when it holds more than its mapped fields
-        if len(fields) == 1:  # cheaper than parsing it again: is it exactly {"<field>":<the value read>}?
-            only = f"""'{{"{fields[0]}":' || coalesce(to_json({q("x_" + rec)}), 'null') || '}}'"""
-            cond = f"r.{rec} <> {only}"
-        else:
-            cond = f"len(json_keys(r.{rec})) > list_count({q('x_' + rec)})"  # more keys than mapped values
-        parts.append(_json_part(rec, f"case when {cond} then cast(r.{rec} as varchar) end"))
+    for rec, (mapped, other) in _RECORDS.items():
+        # the record when it holds more than its mapped fields (fields outside Google's schema are not read)
+        # mapped fields were read as text: numbers (purchase_revenue) go back as numbers
+        fields = [
+            _json_part(k, f"coalesce(cast(try_cast(r.{rec}.{k} as double) as varchar), to_json(r.{rec}.{k}))")
+            if k == "purchase_revenue"
+            else _json_part(k, f"to_json(r.{rec}.{k})")
+            for k in mapped
+        ]
+        fields += [_json_part(k, f"cast(r.{rec}.{k} as varchar)") for k in other]
+        cond = f"coalesce({', '.join(f'r.{rec}.{k}' for k in other)}) is not null"
+        parts.append(_json_part(rec, f"case when {cond} then '{{' || concat_ws(',', {', '.join(fields)}) || '}}' end"))
     return f"cast(nullif('{{' || concat_ws(',', {', '.join(parts)}) || '}}', '{{}}') as json)"
 
 
