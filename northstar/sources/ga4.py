@@ -495,18 +495,22 @@ def export_sql(stream_id: str = EXPORT_STREAM_ID) -> str:
             _json_part("platform", f"to_json({lit(EXPORT_PLATFORM)})"),
         ]
     )
-    # ga_session_id is the session's start in Unix seconds, as GA4 sets it; two sessions of one device starting
-    # in the same second take the next free seconds so they stay apart
+    # ga_session_id is the session's start in Unix seconds, as GA4 sets it. A device's sessions must keep distinct
+    # ids: in start order, each takes its start or, when an earlier one took that second, the next one up
+    # (i + running max of start - i: strictly increasing, equal to the start whenever there is room).
     return f"""
         with starts as (
             select anonymous_id, session_id, epoch(min(occurred_at))::bigint as start_s
             from contract_events where session_id is not null group by all
         ),
+        numbered as (
+            select *, row_number() over (partition by anonymous_id order by start_s, session_id) as i from starts
+        ),
         sessions as (
             select anonymous_id, session_id,
-                   start_s + row_number() over (partition by anonymous_id, start_s order by session_id) - 1
+                   i + max(start_s - i) over (partition by anonymous_id order by i rows unbounded preceding)
                        as ga_session_id
-            from starts
+            from numbered
         )
         select strftime(occurred_at, '%Y%m%d') as day, {line} as line
         from contract_events as e

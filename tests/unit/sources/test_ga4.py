@@ -309,134 +309,46 @@ def test_two_properties_load_side_by_side(settings: Settings) -> None:
 # Parquet, gzip, odd lines
 
 
-def _value(fields: list[tuple[str, pa.DataType]]) -> pa.DataType:
-    return pa.struct([("string_value", pa.string()), ("int_value", pa.int64()), *fields])
+S, I64, F64 = pa.string(), pa.int64(), pa.float64()
 
 
-S = pa.string()
-I64 = pa.int64()
-F64 = pa.float64()
-PARAM_VALUE = _value([("float_value", F64), ("double_value", F64)])
+def _struct(*fields: str | tuple[str, pa.DataType]) -> pa.DataType:
+    """A struct of string fields, or (name, type) pairs."""
+    return pa.struct([f if isinstance(f, tuple) else (f, S) for f in fields])
+
+
+def _kv(*value_fields: tuple[str, pa.DataType]) -> pa.DataType:
+    """GA4's repeated key / value records (event_params, user_properties)."""
+    value = _struct(("string_value", S), ("int_value", I64), ("float_value", F64), ("double_value", F64), *value_fields)
+    return pa.list_(_struct("key", ("value", value)))
+
+
 # The BigQuery types of the sample's fields (INTEGER -> int64, FLOAT -> float64, RECORD -> struct, REPEATED -> list),
 # as `bq extract --destination_format PARQUET` keeps them.
-GA4_PARQUET = pa.schema(
-    [
-        ("event_date", S),
-        ("event_timestamp", I64),
-        ("event_name", S),
-        ("event_params", pa.list_(pa.struct([("key", S), ("value", PARAM_VALUE)]))),
-        ("event_bundle_sequence_id", I64),
-        ("user_id", S),
-        ("user_pseudo_id", S),
-        ("privacy_info", pa.struct([("analytics_storage", S), ("ads_storage", S), ("uses_transient_token", S)])),
-        (
-            "user_properties",
-            pa.list_(
-                pa.struct(
-                    [
-                        ("key", S),
-                        ("value", _value([("float_value", F64), ("double_value", F64), ("set_timestamp_micros", I64)])),
-                    ]
-                )
-            ),
-        ),
-        ("user_first_touch_timestamp", I64),
-        (
-            "device",
-            pa.struct(
-                [
-                    ("category", S),
-                    ("mobile_brand_name", S),
-                    ("mobile_model_name", S),
-                    ("operating_system", S),
-                    ("operating_system_version", S),
-                    ("language", S),
-                    ("is_limited_ad_tracking", S),
-                    ("web_info", pa.struct([("browser", S), ("browser_version", S), ("hostname", S)])),
-                ]
-            ),
-        ),
-        (
-            "geo",
-            pa.struct(
-                [("city", S), ("country", S), ("continent", S), ("region", S), ("sub_continent", S), ("metro", S)]
-            ),
-        ),
-        ("traffic_source", pa.struct([("name", S), ("medium", S), ("source", S)])),
-        ("stream_id", S),
-        ("platform", S),
-        (
-            "ecommerce",
-            pa.struct(
-                [
-                    ("total_item_quantity", I64),
-                    ("purchase_revenue_in_usd", F64),
-                    ("purchase_revenue", F64),
-                    ("shipping_value", F64),
-                    ("tax_value", F64),
-                    ("unique_items", I64),
-                    ("transaction_id", S),
-                ]
-            ),
-        ),
-        (
-            "items",
-            pa.list_(
-                pa.struct(
-                    [
-                        ("item_id", S),
-                        ("item_name", S),
-                        ("item_brand", S),
-                        ("item_category", S),
-                        ("price", F64),
-                        ("quantity", I64),
-                        ("item_revenue", F64),
-                    ]
-                )
-            ),
-        ),
-        (
-            "collected_traffic_source",
-            pa.struct(
-                [
-                    ("manual_campaign_name", S),
-                    ("manual_source", S),
-                    ("manual_medium", S),
-                    ("manual_term", S),
-                    ("manual_content", S),
-                    ("gclid", S),
-                    ("dclid", S),
-                    ("srsltid", S),
-                ]
-            ),
-        ),
-        ("is_active_user", pa.bool_()),
-        ("batch_event_index", I64),
-        ("batch_page_id", I64),
-        ("batch_ordering_id", I64),
-        (
-            "session_traffic_source_last_click",
-            pa.struct(
-                [
-                    ("manual_campaign", pa.struct([("campaign_name", S), ("source", S), ("medium", S), ("term", S)])),
-                    (
-                        "google_ads_campaign",
-                        pa.struct(
-                            [
-                                ("customer_id", S),
-                                ("account_name", S),
-                                ("campaign_id", S),
-                                ("campaign_name", S),
-                                ("ad_group_id", S),
-                                ("ad_group_name", S),
-                            ]
-                        ),
-                    ),
-                ]
-            ),
-        ),
-    ]
-)
+# fmt: off
+GA4_PARQUET = pa.schema([
+    ("event_date", S), ("event_timestamp", I64), ("event_name", S), ("event_params", _kv()),
+    ("event_bundle_sequence_id", I64), ("user_id", S), ("user_pseudo_id", S),
+    ("privacy_info", _struct("analytics_storage", "ads_storage", "uses_transient_token")),
+    ("user_properties", _kv(("set_timestamp_micros", I64))), ("user_first_touch_timestamp", I64),
+    ("device", _struct("category", "mobile_brand_name", "mobile_model_name", "operating_system",
+                       "operating_system_version", "language", "is_limited_ad_tracking",
+                       ("web_info", _struct("browser", "browser_version", "hostname")))),
+    ("geo", _struct("city", "country", "continent", "region", "sub_continent", "metro")),
+    ("traffic_source", _struct("name", "medium", "source")), ("stream_id", S), ("platform", S),
+    ("ecommerce", _struct(("total_item_quantity", I64), ("purchase_revenue_in_usd", F64), ("purchase_revenue", F64),
+                          ("shipping_value", F64), ("tax_value", F64), ("unique_items", I64), "transaction_id")),
+    ("items", pa.list_(_struct("item_id", "item_name", "item_brand", "item_category", ("price", F64),
+                               ("quantity", I64), ("item_revenue", F64)))),
+    ("collected_traffic_source", _struct("manual_campaign_name", "manual_source", "manual_medium", "manual_term",
+                                         "manual_content", "gclid", "dclid", "srsltid")),
+    ("is_active_user", pa.bool_()), ("batch_event_index", I64), ("batch_page_id", I64), ("batch_ordering_id", I64),
+    ("session_traffic_source_last_click", _struct(
+        ("manual_campaign", _struct("campaign_name", "source", "medium", "term")),
+        ("google_ads_campaign", _struct("customer_id", "account_name", "campaign_id", "campaign_name", "ad_group_id",
+                                        "ad_group_name")))),
+])
+# fmt: on
 
 
 def _typed(value, t: pa.DataType):
@@ -587,3 +499,46 @@ def test_round_trip_through_ga4_files(tmp_path: Path) -> None:
                 from raw.events"""
         ).fetchone()
     assert min(covered) > 0  # the data set has source sessions, orders, no-consent rows, gclids, utm tags, users
+
+
+def test_export_keeps_sessions_of_one_device_apart(settings: Settings, tmp_path: Path) -> None:
+    # ga_session_id is the session start in Unix seconds; sessions of one device starting in the same second
+    # take the next free second, so they stay four sessions after the round trip
+    cols = ("event_id", "occurred_at", "anonymous_id", "session_id")
+    rows_ = [
+        ("e1", "2026-01-01 00:00:00.1", "a", "s1"),
+        ("e2", "2026-01-01 00:00:00.5", "a", "s2"),
+        ("e3", "2026-01-01 00:00:01.2", "a", "s3"),
+        ("e4", "2026-01-01 00:00:09", "a", "s4"),
+        ("e5", "2026-01-01 00:00:09.5", "a", None),
+    ]
+    values = ", ".join(f"('{e}', timestamp '{t}', '{a}', {repr(s) if s else 'null'})" for e, t, a, s in rows_)
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(
+            f"""create temp view contract_events as
+            select *, 'page_view' as event_name, 'https://x.example/' as page_url, null as page_referrer,
+                   null as utm_source, null as utm_medium, null as utm_campaign, null as utm_content,
+                   null as utm_term, null as click_id, null as device_category, null as country, null as order_id,
+                   null::decimal(18, 4) as revenue, null as currency, true as consent_analytics, null as user_id
+            from (values {values}) as t({", ".join(cols)})"""
+        )
+        (path,) = ga4.export(con, tmp_path)
+    params = [
+        {p["key"]: p["value"] for p in json.loads(line)["event_params"]} for line in path.read_text().splitlines()
+    ]
+    assert [p.get("ga_session_id") for p in params] == [
+        {"int_value": "1767225600"},
+        {"int_value": "1767225601"},
+        {"int_value": "1767225602"},
+        {"int_value": "1767225609"},
+        None,  # no session_id: no ga_session_id
+    ]
+    load(settings, path)
+    assert rows(settings, "select session_id from raw.events order by occurred_at") == [
+        (f"{ga4.EXPORT_STREAM_ID}:a:1767225600",),
+        (f"{ga4.EXPORT_STREAM_ID}:a:1767225601",),
+        (f"{ga4.EXPORT_STREAM_ID}:a:1767225602",),
+        (f"{ga4.EXPORT_STREAM_ID}:a:1767225609",),
+        (None,),
+    ]
