@@ -429,6 +429,13 @@ def test_detection_claims_ga4_rows_only(tmp_path: Path) -> None:
     assert not ga4.looks_like(peek(landing, "jsonl", False))  # GA4 names, but no GA4-only field
 
 
+def test_forcing_ga4_on_segment_messages_names_what_they_are(settings: Settings) -> None:
+    sample = SAMPLES / "segment" / "segment_2024-01-04.jsonl"
+    (msg,) = load(settings, sample, source="ga4").errors
+    assert msg.startswith(f"{sample}: does not look like GA4 BigQuery export (--source ga4); it looks like ")
+    assert msg.endswith("(--source segment)")
+
+
 def test_forcing_ga4_on_another_format_is_one_clear_error(settings: Settings, tmp_path: Path) -> None:
     landing = tmp_path / "events_2024-01-04.jsonl"
     landing.write_text(
