@@ -1,7 +1,8 @@
 """The daily run and the demo: the same library steps the CLI commands and Dagster call.
 
-load -> build -> check -> publish. A failed step stops the run before publish, so the last good
-serving file stays in place and readable.
+load -> build -> check -> publish -> report. A failed step stops the run before publish, so the last good
+serving file stays in place and readable; the HTML report is rebuilt from every new serving file, so after a
+run it shows the publish in place, and names it.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def run_pipeline(
     console: Console | None = None,
     landing_paths: list[str] | None = None,
 ) -> bool:
-    """load -> build -> check -> publish. Returns False (and publishes nothing) when a step fails.
+    """load -> build -> check -> publish -> report. Returns False (and publishes nothing) when a step before
+    publish fails, and False when the report could not be rebuilt after a publish.
 
     Ends, whatever happened, with one line of per-step times so an operator sees where a morning went.
     """
@@ -85,9 +87,11 @@ def run_pipeline(
 
 def _run_steps(settings: Settings, steps: _Steps, paths: list[str], partition_date: date | None) -> bool:
     from northstar.build import run_dbt_build
+    from northstar.cli import UserError
     from northstar.ingest.load import load_paths
     from northstar.quality.check import run_checks
     from northstar.serve.publish import publish
+    from northstar.serve.report import write_report
 
     console = steps.console
     load_report = steps.run("load", lambda: load_paths(settings, paths))
@@ -110,6 +114,13 @@ def _run_steps(settings: Settings, steps: _Steps, paths: list[str], partition_da
 
     publish_result = steps.run("publish", lambda: publish(settings))
     console.print(publish_result.summary())
+    # Rebuilt from the serving file just swapped in, so the report shows this publish (and says which it is).
+    try:
+        report_path = steps.run("report", lambda: write_report(settings))
+    except UserError as exc:
+        console.print(f"[red]Published, but the report could not be rebuilt:[/red] {exc}")
+        return False
+    console.print(f"HTML report: {report_path}", highlight=False)
     _print_digest(settings, console, partition_date)
     return True
 
@@ -137,7 +148,6 @@ def run_demo(settings: Settings, visitors: int = 30_000, days: int = 90, console
     from northstar.db import connect_serving, connect_warehouse
     from northstar.ingest.load import raw_summary
     from northstar.sample.generate import generate
-    from northstar.serve.report import write_report
     from northstar.summary import kpi_summary
 
     console = console or Console()
@@ -157,7 +167,7 @@ def run_demo(settings: Settings, visitors: int = 30_000, days: int = 90, console
     if not ok:
         return False
 
-    report_path = steps.run("report", lambda: write_report(settings))
+    report_path = settings.report_dir / "index.html"  # run_pipeline rebuilt it after publish
     with connect_serving(settings) as con:
         console.rule("[bold]KPI summary")
         console.print(kpi_summary(con, settings))

@@ -1,9 +1,10 @@
 """The one Definitions object: `dagster dev -m orchestration.definitions` (make dagster).
 
 ingest (raw/<kind>, per landing kind) -> dbt (staging, intermediate, marts; dbt tests as checks)
--> Great Expectations checks (blocking) -> publish (serving/marts). Daily partitions in the reporting
-timezone, a morning schedule, a landing-file sensor, retries for transient failures, and one pool
-(`duckdb_warehouse`, limit 1 in orchestration/dagster.yaml) for everything that touches the DuckDB file.
+-> Great Expectations checks (blocking) -> publish (serving/marts) -> HTML report (serving/report). Daily
+partitions in the reporting timezone, a morning schedule, a landing-file sensor, retries for transient failures,
+and one pool (`duckdb_warehouse`, limit 1 in orchestration/dagster.yaml) for everything that touches the DuckDB
+file.
 """
 
 import dagster as dg

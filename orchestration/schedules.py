@@ -4,12 +4,13 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions
 
-# Everything: ingest -> dbt -> checks -> publish, for one daily partition.
+# Everything: ingest -> dbt -> checks -> publish -> report, for one daily partition.
 daily_job = dg.define_asset_job(
     name="northstar_daily",
     selection=dg.AssetSelection.all(),
     partitions_def=daily_partitions,
-    description="load -> dbt build -> Great Expectations checks -> publish, for one day (reporting timezone).",
+    description="load -> dbt build -> Great Expectations checks -> publish -> HTML report, for one day "
+    "(reporting timezone).",
     tags={"northstar/warehouse": "write"},
 )
 

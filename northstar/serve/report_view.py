@@ -377,7 +377,9 @@ def render(data: ReportData) -> str:
         "month_note": data.month_note,
         "meta": {
             "through": f"{meta['data_through']:%b %d, %Y}" if meta.get("data_through") else None,
+            "through_iso": meta["data_through"].isoformat() if meta.get("data_through") else "",
             "published": f"{published:%Y-%m-%d %H:%M}" if published else None,
+            "published_iso": f"{published:%Y-%m-%dT%H:%M:%S}" if published else "",
             "currency": meta["currency"],
             "timezone": meta.get("timezone") or "UTC",
             "model": model_label(meta["attribution_model"]),

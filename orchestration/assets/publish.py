@@ -1,7 +1,8 @@
-"""Publish: copy the marts into a new serving file + Parquet, swapped in atomically (northstar/serve/publish.py).
+"""Publish: copy the marts into a new serving file + Parquet, swapped in atomically (northstar/serve/publish.py),
+then rebuild the HTML report from it (northstar/serve/report.py).
 
-Depends on every mart; the blocking checks on the marts and the raw tables run before it, so a bad day never
-reaches the serving file.
+Publish depends on every mart; the blocking checks on the marts and the raw tables run before it, so a bad day
+never reaches the serving file. The report depends on publish, so every run that publishes refreshes it.
 """
 
 import dagster as dg
@@ -12,6 +13,7 @@ from orchestration.partitions import daily_partitions
 from orchestration.resources import TRANSIENT_RETRY, WAREHOUSE_POOL, NorthstarSettings
 
 SERVING_KEY = dg.AssetKey(["serving", "marts"])
+REPORT_KEY = dg.AssetKey(["serving", "report"])
 
 
 @dg.asset(
@@ -40,4 +42,36 @@ def serving_marts(context: AssetExecutionContext, northstar: NorthstarSettings) 
     )
 
 
-defs = dg.Definitions(assets=[serving_marts])
+@dg.asset(
+    key=REPORT_KEY,
+    deps=[SERVING_KEY],
+    group_name="serving",
+    description="warehouse/report/index.html: the self-contained HTML KPI report of the publish in place.",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=TRANSIENT_RETRY,
+    kinds={"html"},
+)
+def serving_report(context: AssetExecutionContext, northstar: NorthstarSettings) -> dg.MaterializeResult:
+    # reads the serving file only (read-only, swapped in by rename): no need for the warehouse pool
+    import duckdb
+
+    from northstar.serve.report import write_report
+
+    settings = northstar.get()
+    path = write_report(settings)
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        published_at, through = con.execute(
+            "select max(published_at), max(data_through) from northstar_meta"
+        ).fetchone()
+    context.log.info(f"report of the publish of {published_at} UTC written to {path}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "published_at": str(published_at),
+            "data_through": str(through),
+        }
+    )
+
+
+defs = dg.Definitions(assets=[serving_marts, serving_report])

@@ -1,5 +1,5 @@
 """What the Definitions promise, checked in-process: partitions, schedule, sensor, retries, the warehouse pool,
-blocking GX checks and lineage from the ingest assets through dbt to publish."""
+blocking GX checks and lineage from the ingest assets through dbt to publish and the HTML report."""
 
 from __future__ import annotations
 
@@ -35,6 +35,42 @@ def test_assets_lineage_and_partitions(loaded) -> None:
     assert isinstance(partitions, dg.DailyPartitionsDefinition)
     assert partitions.timezone == os.environ.get("NORTHSTAR_REPORTING_TIMEZONE", "UTC")
     assert partitions.get_first_partition_key() == "2026-01-01"
+
+
+def test_the_report_is_rebuilt_after_every_publish_by_the_scheduled_job(loaded) -> None:
+    # issue 12: the report is an asset downstream of publish, in the job the morning schedule runs
+    graph = loaded.defs.resolve_asset_graph()
+    report_key, serving_key = dg.AssetKey(["serving", "report"]), dg.AssetKey(["serving", "marts"])
+    report = graph.get(report_key)
+    assert report.parent_keys == {serving_key}
+    assert report.partitions_def == graph.get(serving_key).partitions_def
+    schedule = loaded.defs.resolve_schedule_def("northstar_daily_schedule")
+    job = loaded.defs.resolve_job_def(schedule.job_name)
+    assert {report_key, serving_key} <= set(job.asset_layer.executable_asset_keys)
+
+
+def test_the_report_asset_writes_the_report_of_the_publish_in_place(loaded, tmp_path, monkeypatch) -> None:
+    import duckdb
+
+    from northstar.config import load_settings
+    from northstar.serve.publish import publish
+    from northstar.serve.sample_marts import build_sample_marts
+    from orchestration.assets.publish import serving_report
+    from orchestration.resources import NorthstarSettings
+
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE_DIR", str(tmp_path))
+    settings = load_settings()
+    build_sample_marts(settings.warehouse_path)
+    publish(settings)
+    result = dg.materialize([serving_report], partition_key="2026-02-28", resources={"northstar": NorthstarSettings()})
+    assert result.success
+    report = settings.report_dir / "index.html"
+    assert report.stat().st_mtime >= settings.serving_path.stat().st_mtime
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        published_at = con.execute("select max(published_at) from northstar_meta").fetchone()[0]
+    assert f'data-published-at="{published_at:%Y-%m-%dT%H:%M:%S}"' in report.read_text(encoding="utf-8")
+    metadata = result.asset_materializations_for_node(serving_report.op.name)[0].metadata
+    assert metadata["published_at"].value == str(published_at) and metadata["data_through"].value == "2026-02-28"
 
 
 def test_everything_touching_the_warehouse_is_in_one_pool_with_retries(loaded) -> None:

@@ -13,13 +13,13 @@ from northstar import build, pipeline
 from northstar.config import Settings
 from northstar.ingest import load
 from northstar.quality import check
-from northstar.serve import publish
+from northstar.serve import publish, report
 
 TIME = r"\d+\.\d s"
 
 
 def _fake_steps(monkeypatch: pytest.MonkeyPatch, build_ok: bool) -> list[str]:
-    """Stand-ins for the four steps; returns the list the steps append their names to."""
+    """Stand-ins for the five steps; returns the list the steps append their names to."""
     ran: list[str] = []
 
     def step(name: str, **result: object):
@@ -33,6 +33,7 @@ def _fake_steps(monkeypatch: pytest.MonkeyPatch, build_ok: bool) -> list[str]:
     monkeypatch.setattr(build, "run_dbt_build", step("build", success=build_ok))
     monkeypatch.setattr(check, "run_checks", step("check", success=True))
     monkeypatch.setattr(publish, "publish", step("publish"))
+    monkeypatch.setattr(report, "write_report", step("report"))
     return ran
 
 
@@ -46,9 +47,10 @@ def _run(tmp_path: Path) -> tuple[bool, str]:
 def test_a_successful_run_prints_every_steps_time_and_the_total(tmp_path: Path, monkeypatch) -> None:
     ran = _fake_steps(monkeypatch, build_ok=True)
     ok, text = _run(tmp_path)
-    assert ok and ran == ["load", "build", "check", "publish"]
+    assert ok and ran == ["load", "build", "check", "publish", "report"]
     last = text.strip().splitlines()[-1]
-    assert re.fullmatch(f"timings: load {TIME} · build {TIME} · check {TIME} · publish {TIME} · total {TIME}", last)
+    steps = f"load {TIME} · build {TIME} · check {TIME} · publish {TIME} · report {TIME}"
+    assert re.fullmatch(f"timings: {steps} · total {TIME}", last)
 
 
 def test_a_failed_run_prints_the_steps_that_ran(tmp_path: Path, monkeypatch) -> None:
