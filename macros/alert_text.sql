@@ -13,3 +13,13 @@
         else printf('%.0f', {{ value }})
     end)
 {%- endmacro %}
+
+{#- " (q = 0.004, 4 whole-business tests that day)": the adjusted p and the false-discovery family it was adjusted
+    in (fct_kpi_alerts: the whole business, scope all, and the channels are a family each per day). -#}
+{% macro alert_family_note(relation) -%}
+    printf(
+        ' (q = %.2g, %d %s test%s that day)', {{ relation }}.q_value, {{ relation }}.tests_on_day,
+        case when {{ relation }}.scope = 'all' then 'whole-business' else 'channel' end,
+        case when {{ relation }}.tests_on_day = 1 then '' else 's' end
+    )
+{%- endmacro %}

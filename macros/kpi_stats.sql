@@ -44,6 +44,22 @@
     end
 {%- endmacro %}
 
+{#- Two-proportion z with one success and one failure added to each group (Agresti-Caffo) and unpooled variances,
+    for shares that sit at or near 1 (the tracking match rate: every feed order carried by a tracked purchase).
+    There the pooled test has no variance or too few expected failures, so a day on which half the orders went
+    untracked against 4 weeks of 100 % could not be tested at all; with the adjustment it is z ~ -5.5 (15 of 30
+    against 120 of 120), while a day with one order missing stays quiet (29 of 30: z ~ -1.2). NULL when a group is
+    empty or smaller than min_expected. -#}
+{% macro kpi_adjusted_two_proportion_z(x1, n1, x0, n0, min_expected=5) -%}
+    {%- set p1 = '((' ~ x1 ~ ') + 1.0) / ((' ~ n1 ~ ') + 2.0)' -%}
+    {%- set p0 = '((' ~ x0 ~ ') + 1.0) / ((' ~ n0 ~ ') + 2.0)' -%}
+    case
+        when ({{ n1 }}) >= {{ min_expected }} and ({{ n0 }}) >= {{ min_expected }}
+            then ({{ p1 }} - {{ p0 }})
+            / sqrt({{ p1 }} * (1.0 - {{ p1 }}) / (({{ n1 }}) + 2.0) + {{ p0 }} * (1.0 - {{ p0 }}) / (({{ n0 }}) + 2.0))
+    end
+{%- endmacro %}
+
 {#- Poisson rate comparison of two counts, conditional on their total (the exact test's normal approximation):
     c1 events in a window of w1 days against c0 in w0 days. Under "same daily rate", c1 ~ Binomial(c1 + c0,
     q = w1 / (w1 + w0)); z = (c1 - N q) / sqrt(N q (1 - q)). NULL when N min(q, 1 - q) is small (or N = 0). -#}

@@ -60,6 +60,20 @@ def test_two_proportion_z_by_hand(macros) -> None:
     assert _value(macros.kpi_two_proportion_z("0", "0", "5", "4000")) is None
 
 
+def test_adjusted_two_proportion_z_by_hand(macros) -> None:
+    # The tracking match rate: 15 of 30 feed orders matched on the day against 120 of 120 before. The pooled test
+    # has too few expected failures (0.1 x 30 = 3 < 5) and gives NULL; Agresti-Caffo adds 1 success and 1 failure:
+    # p1 = 16 / 32 = 0.5, p0 = 121 / 122 = 0.991803, var = 0.5 x 0.5 / 32 + 0.991803 x 0.008197 / 122
+    # = 0.0078125 + 0.0000666 = 0.0078791, z = (0.5 - 0.991803) / 0.0887645 = -5.5405
+    assert _value(macros.kpi_two_proportion_z("15", "30", "120", "120")) is None
+    assert _value(macros.kpi_adjusted_two_proportion_z("15", "30", "120", "120")) == pytest.approx(-5.5405, abs=1e-3)
+    # one order of 30 unmatched: p1 = 30 / 32 = 0.9375, var = 0.9375 x 0.0625 / 32 + 0.0000666 = 0.0018977,
+    # z = (0.9375 - 0.991803) / 0.0435625 = -1.2466: no alert
+    assert _value(macros.kpi_adjusted_two_proportion_z("29", "30", "120", "120")) == pytest.approx(-1.2466, abs=1e-3)
+    # a group smaller than min_expected is not tested
+    assert _value(macros.kpi_adjusted_two_proportion_z("3", "4", "120", "120")) is None
+
+
 def test_poisson_z_by_hand(macros) -> None:
     # 50 in 7 days against 400 in 28: N = 450, q = 7 / 35 = 0.2, expected 90, sd sqrt(450 x 0.2 x 0.8) = 8.4853,
     # z = (50 - 90) / 8.4853 = -4.7140

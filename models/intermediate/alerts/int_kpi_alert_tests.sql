@@ -12,12 +12,14 @@
     left.
 
     Tests (macros/kpi_stats.sql):
-      - rates: pooled two-proportion z; counts: Poisson rate comparison conditional on the total, each divided by
-        sqrt(dispersion), the quasi-likelihood correction: day-to-day variation in real traffic (trends, weather,
-        campaigns) is larger than binomial / Poisson noise, which alone made a +20 % day on 800 sessions "p < 1e-6".
-        dispersion = max(1, Pearson chi-square / (k - 1)) over the k kept days among the alert_baseline_days days
-        before the window: var / mean of the daily counts for counts; sum((x - n p)^2 / (n p (1 - p))) / (k - 1) with
-        p the pooled rate for rates; 1 when k < 7.
+      - rates: pooled two-proportion z (the tracking match rate: Agresti-Caffo adjusted, as it sits at 100 %);
+        counts: Poisson rate comparison conditional on the total; each divided by sqrt(dispersion), the
+        quasi-likelihood correction: day-to-day variation in real traffic (weather, campaigns) is larger than
+        binomial / Poisson noise, which alone made a +20 % day on 800 sessions "p < 1e-6".
+        dispersion = max(1, Pearson chi-square / df) over the kept days of the alert_baseline_days before the window,
+        each weekday against its own mean (counts: sum((x - mean)^2 / mean)) or pooled rate (rates: sum((x - n p)^2 /
+        (n p (1 - p)))), df = kept days - 1 per weekday: the weekly rhythm is compared away by the windows, so it must
+        not count as noise; 1 when df < 7.
       - ratios (sessions_per_order, events_per_order): log rate ratio z, both counts Poisson (kpi_rate_ratio_z).
 -#}
 
@@ -44,6 +46,40 @@ kept as (
     from daily
 ),
 
+weekday_groups as (
+    -- dispersion inputs per weekday: the kept days among the baseline_weeks same weekdays ending at this day
+    select
+        *,
+        count(kept_rate_numerator) over w_weekday as group_days,
+        sum(kept_rate_numerator) over w_weekday as group_x,
+        sum(kept_rate_denominator) over w_weekday as group_n,
+        sum(kept_rate_numerator * kept_rate_numerator) over w_weekday as group_xx,
+        sum(kept_rate_numerator * kept_rate_numerator / kept_rate_denominator) over w_weekday as group_xx_n
+    from kept
+    window w_weekday as (
+        partition by kpi, scope, scope_value, dayofweek(alert_date) order by alert_date
+        rows between {{ baseline_weeks - 1 }} preceding and current row
+    )
+),
+
+weekday_chi_square as (
+    -- Pearson chi-square of one weekday's kept days around that weekday's own mean (counts) or pooled rate
+    -- (rates), and its degrees of freedom: weekday seasonality is taken out of the dispersion
+    select
+        *,
+        case
+            when group_days < 2 then 0.0
+            when kpi_type = 'count' and group_x > 0
+                then (group_xx - group_x * group_x / group_days) / (group_x / group_days)
+            when kpi_type = 'rate' and group_x > 0 and group_x < group_n
+                -- sum((x - n p)^2 / n) = sum(x^2 / n) - p sum(x), since p sum(n) = sum(x)
+                then (group_xx_n - group_x * group_x / group_n) / ((group_x / group_n) * (1 - group_x / group_n))
+            else 0.0
+        end as group_chi_square,
+        case when group_days < 2 then 0 else group_days - 1 end as group_df
+    from weekday_groups
+),
+
 rolled as (
     select
         alert_date,
@@ -58,16 +94,12 @@ rolled as (
             sum(kept_numerator) over w_actual_{{ w }} as kept_numerator_{{ w }},
             sum(kept_denominator) over w_actual_{{ w }} as kept_denominator_{{ w }},
             count(kept_numerator) over w_actual_{{ w }} as kept_days_{{ w }},
-            -- dispersion inputs: the kept days of the alert_baseline_days before the window
-            count(kept_rate_numerator) over w_before_{{ w }} as dispersion_days_{{ w }},
-            sum(kept_rate_numerator) over w_before_{{ w }} as dispersion_x_{{ w }},
-            sum(kept_rate_denominator) over w_before_{{ w }} as dispersion_n_{{ w }},
-            sum(kept_rate_numerator * kept_rate_numerator) over w_before_{{ w }} as dispersion_xx_{{ w }},
-            sum(kept_rate_numerator * kept_rate_numerator / kept_rate_denominator) over w_before_{{ w }}
-                as dispersion_xx_n_{{ w }},
+            -- dispersion: the 7 weekdays' chi-square over the alert_baseline_days before the window
+            sum(group_chi_square) over w_before_{{ w }} as dispersion_chi_square_{{ w }},
+            sum(group_df) over w_before_{{ w }} as dispersion_df_{{ w }},
         {%- endfor %}
         row_number() over w_series as day_number
-    from kept
+    from weekday_chi_square
     window
         w_series as (partition by kpi, scope, scope_value order by alert_date),
     {%- for w in windows %}
@@ -76,8 +108,9 @@ rolled as (
             rows between {{ w - 1 }} preceding and current row
         ),
         w_before_{{ w }} as (
+            -- the last 7 days before the window: their weekday groups span the alert_baseline_days before it
             partition by kpi, scope, scope_value order by alert_date
-            rows between {{ baseline_days + w - 1 }} preceding and {{ w }} preceding
+            rows between {{ w + 6 }} preceding and {{ w }} preceding
         ){{ ',' if not loop.last }}
 
     {%- endfor %}
@@ -94,19 +127,7 @@ baselined as (
             {%- endfor %} as baseline_{{ column }}_{{ w }},
         {%- endfor %}
         case
-            when dispersion_days_{{ w }} < 7 then 1.0
-            when kpi_type = 'count' and dispersion_x_{{ w }} > 0
-                then
-                    (dispersion_xx_{{ w }} - dispersion_x_{{ w }} * dispersion_x_{{ w }} / dispersion_days_{{ w }})
-                    / (dispersion_days_{{ w }} - 1) / (dispersion_x_{{ w }} / dispersion_days_{{ w }})
-            when kpi_type = 'rate' and dispersion_x_{{ w }} > 0 and dispersion_x_{{ w }} < dispersion_n_{{ w }}
-                -- sum((x - n p)^2 / n) = sum(x^2 / n) - p sum(x), since p sum(n) = sum(x)
-                then
-                    (dispersion_xx_n_{{ w }} - dispersion_x_{{ w }} * dispersion_x_{{ w }} / dispersion_n_{{ w }})
-                    / (
-                        (dispersion_x_{{ w }} / dispersion_n_{{ w }}) * (1 - dispersion_x_{{ w }} / dispersion_n_{{ w }})
-                        * (dispersion_days_{{ w }} - 1)
-                    )
+            when dispersion_df_{{ w }} >= 7 then dispersion_chi_square_{{ w }} / dispersion_df_{{ w }}
             else 1.0
         end as raw_dispersion_{{ w }}{{ ',' if not loop.last }}
 
@@ -154,12 +175,15 @@ tested as (
             when 'count' then actual_numerator
             else {{ safe_divide('actual_numerator', 'actual_denominator') }}
         end as actual,
-        case kpi_type
-            when 'rate' then {{ kpi_two_proportion_z('actual_numerator', 'actual_denominator',
+        case
+            when kpi_type = 'rate' and alert_kind = 'tracking'
+                then {{ kpi_adjusted_two_proportion_z('actual_numerator', 'actual_denominator',
+                    'baseline_numerator', 'baseline_denominator', min_expected) }} / sqrt(dispersion)
+            when kpi_type = 'rate' then {{ kpi_two_proportion_z('actual_numerator', 'actual_denominator',
                 'baseline_numerator', 'baseline_denominator', min_expected) }} / sqrt(dispersion)
-            when 'count' then {{ kpi_poisson_z('actual_numerator', 'window_days',
+            when kpi_type = 'count' then {{ kpi_poisson_z('actual_numerator', 'window_days',
                 'baseline_numerator', 'baseline_days_used', min_expected) }} / sqrt(dispersion)
-            when 'ratio' then {{ kpi_rate_ratio_z('actual_numerator', 'actual_denominator',
+            when kpi_type = 'ratio' then {{ kpi_rate_ratio_z('actual_numerator', 'actual_denominator',
                 'baseline_numerator', 'baseline_denominator', min_expected) }}
         end as z_score
     from windowed

@@ -4,11 +4,12 @@
     against the same weekdays of the 4 weeks before, with days inside an earlier incident kept out of the baseline)
     and the series they read int_kpi_alert_daily.
 
-    1. False-discovery control (Benjamini-Hochberg), per alert_date over every test of that day that has a
-       p-value: each business KPI (rates, counts) at scope all and per channel, each tracking KPI
-       (sessions_per_order, events_per_order, match_rate) at scope all, every window. m = tests_on_day. With the
-       day's p-values sorted, p(1) <= ... <= p(m): q(i) = min over j >= i of p(j) m / j, capped at 1. A test fires
-       when q < alert_max_p_value and |change| >= alert_min_change. (feed_orders is not in the family: it is a
+    1. False-discovery control (Benjamini-Hochberg), per alert_date and family over every test of that day that
+       has a p-value. Two families: the whole business (each business KPI at scope all and each tracking KPI:
+       sessions_per_order, events_per_order, match_rate), and the channels (each business KPI per channel), every
+       window; each scope has its own false-alarm budget. m = tests_on_day (of the family). With the family's
+       p-values sorted, p(1) <= ... <= p(m): q(i) = min over j >= i of p(j) m / j, capped at 1. A test fires
+       when q < alert_max_p_value and |change| >= alert_min_change. (feed_orders is in no family: it is a
        condition, never an alert.)
     2. Tracking: a tracking KPI that fell (and fires) while the feed's orders did not fall in the same window
        (feed_orders change > -alert_min_change, or its p >= alert_max_p_value) is tracking loss: one row of kind
@@ -44,9 +45,10 @@ suspected_steps as (
 family as (
     select
         *,
-        count(*) over (partition by alert_date) as tests_on_day,
+        -- two families a day: the whole business (scope all, business and tracking) and the channels
+        count(*) over (partition by alert_date, scope) as tests_on_day,
         row_number() over (
-            partition by alert_date order by p_value, kpi, scope, scope_value, window_days
+            partition by alert_date, scope order by p_value, kpi, scope_value, window_days
         ) as p_rank
     from tests
     where
@@ -60,7 +62,7 @@ adjusted as (
         least(
             1.0,
             min(p_value * tests_on_day / p_rank) over (
-                partition by alert_date order by p_rank rows between current row and unbounded following
+                partition by alert_date, scope order by p_rank rows between current row and unbounded following
             )
         ) as q_value
     from family
@@ -156,7 +158,7 @@ tracking_alerts as (
             case when tracking_losses.window_days = 1 then 'on the same weekday before' else 'before' end
         )
         || tracking_days.findings
-        || printf(' (q = %.2g, %d tests that day)', tracking_losses.q_value, tracking_losses.tests_on_day)
+        || {{ alert_family_note('tracking_losses') }}
             as message
     from tracking_losses
     inner join tracking_days
@@ -185,7 +187,7 @@ business_alerts as (
             when significant.window_days = 1 then ' on the same weekday before'
             else ' on the same weekdays before'
         end
-        || printf(' (q = %.2g, %d tests that day)', significant.q_value, significant.tests_on_day)
+        || {{ alert_family_note('significant') }}
             as message
     from significant
     where
