@@ -7,10 +7,14 @@ takes ratios of those sums with the definitions of MARTS.md (never averages of d
 
 This module reads the serving file (load_report_data); report_view turns what it read into the values each
 section shows; the Jinja2 templates under serve/templates/ write the page (report_assets).
+
+One month filter (in the header) applies to every section: the page holds each section once per month (the
+latest MAX_MONTHS months), the filter shows one of them, and the funnel and trend charts redraw for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -52,8 +56,9 @@ ADDITIVE_KPIS = {
 }
 # A month with fewer days of data than this is too young to report on (see _report_month).
 MIN_DAYS_FOR_MONTH = 7
-# Alerts listed: those of the last ALERT_DAYS days up to the last day with data, at most MAX_ALERTS.
-ALERT_DAYS = 28
+# The month filter offers the latest MAX_MONTHS months with data (older ones: the serving file's views).
+MAX_MONTHS = 12
+# Alerts listed: those fired in the month shown, at most MAX_ALERTS.
 MAX_ALERTS = 40
 VERDICT_ORDER = {"cut": 0, "fix": 1, "scale": 2, "keep": 3, "not enough data": 4}
 # The trend charts, in order (templates/report.js computes each from the daily sums).
@@ -88,9 +93,15 @@ DAILY_COLUMNS = [
 
 @dataclass
 class ReportData:
+    """What the report shows for one month. The per-day data (alerts, daily, funnel, tracking, reconciliation) is
+    the same for every month; the views pick the month's days (through: its last day with data)."""
+
     meta: dict
     month: date | None
     month_note: str = ""
+    through: date | None = None
+    # the report's default month (the one shown before the reader picks another)
+    is_default: bool = True
     scorecard: list[dict] = field(default_factory=list)
     previous: dict[tuple[str, str, str], float | None] = field(default_factory=dict)
     channels: list[dict] = field(default_factory=list)
@@ -105,6 +116,13 @@ class ReportData:
     tracking: list[dict] = field(default_factory=list)
     # the alerts mart's columns, to tell "no such column" from "no such alert"
     alert_columns: set[str] = field(default_factory=set)
+
+    def shows(self, day: date) -> bool:
+        """The day is in the month shown, up to its last day with data."""
+        if self.month is None:
+            return False
+        same_month = (day.year, day.month) == (self.month.year, self.month.month)
+        return same_month and (self.through is None or day <= self.through)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> list[dict]:
@@ -135,8 +153,9 @@ def _columns(con: duckdb.DuckDBPyConnection, view: str) -> set[str]:
     return {r[0] for r in con.execute(f"describe {view}").fetchall()}
 
 
-def load_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
-    """Everything the report shows, from the serving file's views and northstar_meta."""
+def load_report_data(con: duckdb.DuckDBPyConnection) -> list[ReportData]:
+    """Everything the report shows, from the serving file's views and northstar_meta: one ReportData per month
+    the month filter offers, newest first (is_default marks the month shown first)."""
     meta_row = _rows(
         con,
         """
@@ -154,11 +173,60 @@ def load_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
     meta_row["currency"] = meta_row["currency"] or "USD"
     meta_row["attribution_model"] = meta_row["attribution_model"] or "last_non_direct"
     month, month_note = _report_month(con)
-    data = ReportData(meta=meta_row, month=month, month_note=month_note)
+    shared = ReportData(meta=meta_row, month=month, month_note=month_note, through=meta_row["data_through"])
     if month is None:
-        data.month_note = "The published marts hold no data yet: run the pipeline (northstar run), then report again."
-        return data
+        shared.month_note = "The published marts hold no data yet: run the pipeline (northstar run), then report again."
+        return [shared]
 
+    # the per-day data, the same for every month
+    if _has(con, "alerts"):
+        shared.alert_columns = _columns(con, "alerts")
+        shared.alerts = _rows(con, "select * from alerts order by alert_date desc, abs(change) desc")
+    if _has(con, "kpi_daily"):
+        have = _columns(con, "kpi_daily")
+        cols = [c for c in DAILY_COLUMNS if c in have]
+        sums = ", ".join(f"sum({c}) as {c}" for c in cols)
+        rows = con.execute(
+            f"select strftime(date, '%Y-%m-%d') as d, channel, {sums} from kpi_daily group by all order by 1, 2"
+        ).fetchall()
+        shared.daily = {"columns": ["date", "channel", *cols], "rows": [_json_row(r) for r in rows]}
+        shared.tracking = _tracking_data(con)
+    if _has(con, "funnel"):
+        shared.funnel = _funnel_data(con)
+    shared.reconciliation = _reconciliation_data(con)
+
+    months = _months(con) or [(month, meta_row["data_through"])]
+    if month not in {m for m, _ in months}:
+        months = sorted([*months, (month, meta_row["data_through"])], reverse=True)[:MAX_MONTHS]
+    return [_month_data(con, shared, m, through, is_default=m == month) for m, through in months]
+
+
+def _months(con: duckdb.DuckDBPyConnection) -> list[tuple[date, date]]:
+    """(month, its last day with data) of the latest MAX_MONTHS months with daily KPIs, newest first."""
+    if not _has(con, "kpi_daily"):
+        return []
+    return con.execute(
+        "select cast(date_trunc('month', date) as date) as month, max(date) from kpi_daily "
+        "group by 1 order by 1 desc limit ?",
+        [MAX_MONTHS],
+    ).fetchall()
+
+
+def _month_data(
+    con: duckdb.DuckDBPyConnection, shared: ReportData, month: date, through: date | None, is_default: bool
+) -> ReportData:
+    """The month's scorecard, channels, campaigns and attribution on top of the shared per-day data."""
+    data = dataclasses.replace(
+        shared,
+        month=month,
+        through=through,
+        is_default=is_default,
+        scorecard=[],
+        previous={},
+        channels=[],
+        campaigns=[],
+        attribution=[],
+    )
     if _has(con, "scorecard"):
         data.scorecard = _rows(con, "select * from scorecard where month = ? order by kpi", [month])
         # days with data in the report month, for months still in progress only
@@ -180,17 +248,13 @@ def load_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
             data.previous[key] = previous
 
     if _has(con, "kpi_daily") and _has(con, "attribution"):
-        data.channels = channel_kpis(con, month, meta_row["attribution_model"])
+        data.channels = channel_kpis(con, month, data.meta["attribution_model"])
 
     if _has(con, "campaigns"):
         data.campaigns = _rows(con, "select * from campaigns where month = ?", [month])
         data.campaigns.sort(
             key=lambda r: (VERDICT_ORDER.get(r.get("recommendation"), 9), -(r.get("spend") or 0), r["campaign_key"])
         )
-
-    if _has(con, "alerts"):
-        data.alert_columns = _columns(con, "alerts")
-        data.alerts = _rows(con, "select * from alerts order by alert_date desc, abs(change) desc")
 
     if _has(con, "attribution"):
         data.attribution = _rows(
@@ -199,21 +263,6 @@ def load_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
             "from attribution where month = ? group by all",
             [month],
         )
-
-    if _has(con, "kpi_daily"):
-        have = _columns(con, "kpi_daily")
-        cols = [c for c in DAILY_COLUMNS if c in have]
-        sums = ", ".join(f"sum({c}) as {c}" for c in cols)
-        rows = con.execute(
-            f"select strftime(date, '%Y-%m-%d') as d, channel, {sums} from kpi_daily group by all order by 1, 2"
-        ).fetchall()
-        data.daily = {"columns": ["date", "channel", *cols], "rows": [_json_row(r) for r in rows]}
-
-    if _has(con, "funnel"):
-        data.funnel = _funnel_data(con)
-    if _has(con, "kpi_daily"):
-        data.tracking = _tracking_data(con)
-    data.reconciliation = _reconciliation_data(con)
     return data
 
 
@@ -333,12 +382,12 @@ def _tracking_data(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return rows
 
 
-def render_html(data: ReportData) -> str:
-    """The whole page as one string."""
+def render_html(months: list[ReportData]) -> str:
+    """The whole page as one string (months: load_report_data's, newest first)."""
     # imported here: report_view imports this module's constants
     from northstar.serve.report_view import render
 
-    return render(data)
+    return render(months)
 
 
 def write_report(settings: Settings, out: Path | None = None) -> Path:
@@ -349,14 +398,14 @@ def write_report(settings: Settings, out: Path | None = None) -> Path:
     except WarehouseMissingError as exc:
         raise UserError(str(exc)) from None
     try:
-        data = load_report_data(con)
+        months = load_report_data(con)
     except duckdb.Error as exc:
         raise UserError(
             f"The serving file {settings.serving_path} lacks what the report needs ({exc}); re-run `northstar publish`."
         ) from None
     finally:
         con.close()
-    page = render_html(data)
+    page = render_html(months)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(page, encoding="utf-8")

@@ -12,6 +12,14 @@ from collections.abc import Callable, Sequence
 from northstar.config import ATTRIBUTION_MODELS
 from northstar.serve import fmt
 
+# The top of a chart's axis: when a day lies above AXIS_CLIP x the 90th percentile of the days shown (and above
+# every value that must stay in view, such as a 7-day average), the axis stops there and the day is marked on the
+# top edge with its value on hover. One outlier day (an outage, a checkout breakage) would otherwise flatten every
+# other day. templates/report.js (axisTop) applies the same rule to the trend charts drawn in the browser.
+AXIS_CLIP = 1.5
+AXIS_CLIP_QUANTILE = 0.9
+AXIS_CLIP_MIN_DAYS = 10  # fewer days: no percentile worth the name, the axis covers every value
+
 MODEL_COLOURS = {
     "first_touch": "#0ea5e9",
     "last_touch": "#f97316",
@@ -28,6 +36,26 @@ def model_label(model: str) -> str:
 
 def round1(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _quantile(ordered: list[float], p: float) -> float:
+    """Linear interpolation between the closest ranks (numpy's default; report.js `quantile` is the same)."""
+    pos = p * (len(ordered) - 1)
+    lo = math.floor(pos)
+    if lo + 1 >= len(ordered):
+        return ordered[lo]
+    return ordered[lo] + (ordered[lo + 1] - ordered[lo]) * (pos - lo)
+
+
+def axis_top(values: Sequence[float | None], keep: Sequence[float | None] = ()) -> float:
+    """The highest value the axis shows (see AXIS_CLIP): the largest value, unless a day is an outlier."""
+    days = sorted(v for v in values if v is not None and math.isfinite(v))
+    kept = [v for v in keep if v is not None and math.isfinite(v)]
+    top = max([*days, *kept], default=0.0)
+    if len(days) < AXIS_CLIP_MIN_DAYS:
+        return top
+    cap = max(AXIS_CLIP * _quantile(days, AXIS_CLIP_QUANTILE), *kept, 0.0)
+    return cap if 0 < cap < top else top
 
 
 def nice_max(v: float) -> float:
@@ -99,18 +127,19 @@ def line_chart(
 
     markers: day -> text of a red dot on that day (placed on the first series), e.g. an alert. at_least: the
     lowest top of the y axis (a series of zeros still gets a readable axis). size: the viewBox (width, height),
-    the width the chart is shown at, so that its text keeps the page's size.
+    the width the chart is shown at, so that its text keeps the page's size. A day above the axis (axis_top) is
+    drawn on the top edge and listed in `clipped`.
     """
     (width, height), left, right, top, bottom = size, 52, 10, 10, 24
     finite = [v for _, _, vals in series for v in vals if v is not None and math.isfinite(v)]
-    lo, hi, step = nice_scale(min([*finite, 0.0]), max([*finite, at_least]))
+    lo, hi, step = nice_scale(min([*finite, 0.0]), max(axis_top(finite), at_least))
     n = len(days)
 
     def x(i: int) -> float:
         return left + (0 if n <= 1 else i * (width - left - right) / (n - 1))
 
     def y(v: float) -> float:
-        return top + (height - top - bottom) * (1 - (v - lo) / (hi - lo))
+        return top + (height - top - bottom) * (1 - (min(v, hi) - lo) / (hi - lo))
 
     y_ticks = []
     v = lo
@@ -142,6 +171,17 @@ def line_chart(
         }
         for i, day in enumerate(days)
     ]
+    clipped = [
+        {
+            # a small triangle on the top edge, pointing up
+            "d": f"M{x(i) - 5:.1f},{top + 7}L{x(i):.1f},{top - 2}L{x(i) + 5:.1f},{top + 7}Z",
+            "day": day,
+            "title": f"{day}: {name} {value(vals[i])} (above the axis)",
+        }
+        for _, name, vals in series
+        for i, day in enumerate(days)
+        if vals[i] is not None and math.isfinite(vals[i]) and vals[i] > hi
+    ]
     dots = []
     first = series[0][2] if series else []
     for day, text in (markers or {}).items():
@@ -157,6 +197,8 @@ def line_chart(
         "plot_height": height - top - bottom,
         "axis_y": height - 6,
         "aria": aria,
+        "axis_max": hi,
+        "clipped": clipped,
         "y_ticks": y_ticks,
         "x_ticks": x_ticks,
         "lines": lines,

@@ -13,11 +13,9 @@ from collections.abc import Callable
 from datetime import date
 
 from northstar.serve import fmt
-from northstar.serve.report import ALERT_DAYS, ReportData
+from northstar.serve.report import ReportData
 from northstar.serve.report_charts import line_chart
 
-# Days shown in the per-day tables (the charts show every day).
-TABLE_DAYS = 28
 # Values of fct_revenue_reconciliation.platform that mean "the whole shop, no ad platform".
 SHOP_PLATFORMS = {"", "all", "(all)", "(none)", "none", "feed", "(feed)", "orders_feed", "shop", "total", "(total)"}
 # Tracking-health reading aid (not an alert rule): a day whose sessions fell below this share of the median
@@ -87,9 +85,13 @@ def _chart(
 
 
 def tracking_view(data: ReportData) -> dict:
+    """The month's tracking alerts and days; the tiles read its last 7 days with data."""
     has_kind = bool({"kind", "alert_kind"} & data.alert_columns)
-    through = data.meta.get("data_through")
-    alerts = sorted((a for a in data.alerts if is_tracking(a)), key=lambda a: a["alert_date"], reverse=True)
+    alerts = sorted(
+        (a for a in data.alerts if is_tracking(a) and data.shows(a["alert_date"])),
+        key=lambda a: a["alert_date"],
+        reverse=True,
+    )
     alert_rows = [
         {
             "date": _iso(a["alert_date"]),
@@ -104,7 +106,7 @@ def tracking_view(data: ReportData) -> dict:
         for a in alerts
     ]
     view = {"has_kind": has_kind, "alerts": alert_rows, "days": [], "charts": [], "tiles": []}
-    rows = data.tracking
+    rows = [r for r in data.tracking if data.shows(r["day"])]
     if not rows:
         return view
     match = {r["day"]: _div(r["matched_orders"], r["feed_orders"]) for r in shop_days(data.reconciliation or [])}
@@ -179,22 +181,22 @@ def tracking_view(data: ReportData) -> dict:
     sessions, orders = sum(r["sessions"] or 0 for r in last), sum(r["orders"] or 0 for r in last)
     untracked_7 = sum(r["untracked_orders"] or 0 for r in last)
     events = sum(r.get("events") or 0 for r in last)
-    recent_alerts = [a for a in alerts if through is None or (through - a["alert_date"]).days < ALERT_DAYS]
     view["tiles"] = [
         {
             "label": "Sessions per order",
             "value": fmt.count(_div(sessions, orders)),
-            "sub": "last 7 days" + (f" · {fmt.count(_div(events, orders))} events per order" if events else ""),
+            "sub": f"last 7 days of {data.month:%B}"
+            + (f" · {fmt.count(_div(events, orders))} events per order" if events else ""),
         },
         {
             "label": "Untracked orders",
             "value": fmt.pct(_div(untracked_7, orders)),
-            "sub": f"last 7 days · {fmt.count(untracked_7)} of {fmt.count(orders)} feed orders",
+            "sub": f"last 7 days of {data.month:%B} · {fmt.count(untracked_7)} of {fmt.count(orders)} feed orders",
         },
         {
             "label": "Tracking alerts",
-            "value": fmt.count(len(recent_alerts)) if has_kind else "–",
-            "sub": f"last {ALERT_DAYS} days" if has_kind else "the alerts mart has no tracking kind yet",
+            "value": fmt.count(len(alerts)) if has_kind else "–",
+            "sub": f"in {data.month:%B %Y}" if has_kind else "the alerts mart has no tracking kind yet",
         },
     ]
     view["low_share"] = fmt.pct(LOW_TRACKING_SHARE, 0)
@@ -231,10 +233,11 @@ def _sum(rows: list[dict], key: str) -> float | None:
 
 
 def reconciliation_view(data: ReportData) -> dict:
+    """The month's days: tiles, the chart, the per-day and per-platform tables."""
     if data.reconciliation is None:
         return {"built": False}
     cur = data.meta["currency"]
-    rows = data.reconciliation
+    rows = [r for r in data.reconciliation if data.shows(r["day"])]
     shop = shop_days(rows)
     platform_rows = [
         r
@@ -245,14 +248,9 @@ def reconciliation_view(data: ReportData) -> dict:
     for r in platform_rows:
         claimed_by_day[r["day"]] = claimed_by_day.get(r["day"], 0.0) + (r["platform_conversions"] or 0)
     month = data.month
-
-    def in_report_month(r: dict) -> bool:
-        return month is not None and (r["day"].year, r["day"].month) == (month.year, month.month)
-
-    in_month = [r for r in shop if in_report_month(r)]
-    feed, matched = _sum(in_month, "feed_orders"), _sum(in_month, "matched_orders")
-    feed_rev, tracked_rev = _sum(in_month, "feed_revenue"), _sum(in_month, "tracked_revenue")
-    month_platforms = [r for r in platform_rows if in_report_month(r)]
+    feed, matched = _sum(shop, "feed_orders"), _sum(shop, "matched_orders")
+    feed_rev, tracked_rev = _sum(shop, "feed_revenue"), _sum(shop, "tracked_revenue")
+    month_platforms = platform_rows
     claimed = _sum(month_platforms, "platform_conversions")
     attributed = _sum(month_platforms, "attributed_conversions")
     attributed = None if attributed is None else round(attributed, 1)
@@ -266,12 +264,12 @@ def reconciliation_view(data: ReportData) -> dict:
         {
             "label": "Not matched",
             "value": fmt.count(None if feed is None or matched is None else feed - matched),
-            "sub": f"{fmt.count(_sum(in_month, 'via_customer'))} via the customer's session · "
-            f"{fmt.count(_sum(in_month, 'untracked_orders'))} untracked",
+            "sub": f"{fmt.count(_sum(shop, 'via_customer'))} via the customer's session · "
+            f"{fmt.count(_sum(shop, 'untracked_orders'))} untracked",
         },
         {
             "label": "Tracked, not in the feed",
-            "value": fmt.count(_sum(in_month, "unmatched_purchases")),
+            "value": fmt.count(_sum(shop, "unmatched_purchases")),
             "sub": "tracked purchases with no feed order",
         },
         {
@@ -305,7 +303,7 @@ def reconciliation_view(data: ReportData) -> dict:
     rates = [_div(r["matched_orders"], r["feed_orders"]) for r in shop]
     median_rate = statistics.median([v for v in rates if v is not None] or [0.0])
     daily = []
-    for r, rate in list(zip(shop, rates, strict=True))[-TABLE_DAYS:][::-1]:
+    for r, rate in list(zip(shop, rates, strict=True))[::-1]:
         both = r["feed_revenue"] is not None and r["tracked_revenue"] is not None
         gap = r["feed_revenue"] - r["tracked_revenue"] if both else None
         daily.append(
@@ -331,7 +329,6 @@ def reconciliation_view(data: ReportData) -> dict:
         "tiles": tiles,
         "chart": chart,
         "daily": daily,
-        "table_days": TABLE_DAYS,
         "median_rate": fmt.pct(median_rate),
         "platforms": _platforms(month_platforms, feed, cur),
         "per_day_platform": _per_day_platform(platform_rows),
@@ -362,9 +359,9 @@ def _platforms(rows: list[dict], feed_orders: float | None, cur: str) -> dict:
 
 
 def _per_day_platform(rows: list[dict]) -> dict:
-    """The last TABLE_DAYS days x platforms: claimed / attributed conversions."""
+    """The month's days (newest first) x platforms: claimed / attributed conversions."""
     platforms = sorted({str(r["platform"]) for r in rows})
-    days = sorted({r["day"] for r in rows})[-TABLE_DAYS:][::-1]
+    days = sorted({r["day"] for r in rows})[::-1]
     cell = {(r["day"], str(r["platform"])): r for r in rows}
     out = []
     for d in days:

@@ -12,7 +12,6 @@ from datetime import date, datetime
 from northstar.config import ATTRIBUTION_MODELS
 from northstar.serve import fmt
 from northstar.serve.report import (
-    ALERT_DAYS,
     MAX_ALERTS,
     SECTIONS,
     TREND_KPIS,
@@ -153,7 +152,7 @@ def channels_view(data: ReportData) -> list[dict]:
         if c.get("recommendation") in ("cut", "fix", "scale") and c.get("recommendation_reason"):
             name = c.get("campaign_name") or c["campaign_key"]
             reasons.setdefault(ch, []).append({"name": name, "text": c["recommendation_reason"]})
-    last_day = data.meta.get("data_through")
+    last_day = data.through
     ch_alerts: dict[str, list[dict]] = {}
     for a in data.alerts:
         if a["scope"] == "channel" and (last_day is None or (last_day - a["alert_date"]).days < 7):
@@ -259,14 +258,13 @@ def alert_rows(data: ReportData, alerts: list[dict]) -> list[dict]:
 
 
 def alerts_view(data: ReportData) -> dict:
-    """Alerts of the last ALERT_DAYS days. With a direction column, declines of the whole business lead."""
+    """Alerts fired in the month shown. With a direction column, declines of the whole business lead."""
     view = {"any": bool(data.alerts), "recent": 0, "combinations": 0, "total": len(data.alerts)}
-    view.update(days=ALERT_DAYS, has_direction="direction" in data.alert_columns, lead=[], rows=[])
+    view.update(month=month_label(data.month), has_direction="direction" in data.alert_columns, lead=[], rows=[])
     if not data.alerts:
         return view
-    through = data.meta.get("data_through") or max(a["alert_date"] for a in data.alerts)
     # tracking alerts are told in the tracking-health section
-    recent = [a for a in data.alerts if (through - a["alert_date"]).days < ALERT_DAYS and not is_tracking(a)]
+    recent = [a for a in data.alerts if data.shows(a["alert_date"]) and not is_tracking(a)]
     lead = [a for a in recent if a["scope"] == "all" and is_decline(a)] if view["has_direction"] else []
     rest = [a for a in recent if not (a["scope"] == "all" and is_decline(a))] if view["has_direction"] else recent
     view["lead"] = alert_rows(data, lead)
@@ -310,8 +308,10 @@ def attribution_view(data: ReportData) -> dict:
     }
 
 
-def definitions_view(data: ReportData) -> dict:
-    shown = {r["kpi"] for r in data.scorecard} | set(TREND_KPIS) | {"spend", "cpa", "roas", "prr", "revenue"}
+def definitions_view(months: list[ReportData]) -> dict:
+    shown = (
+        {r["kpi"] for m in months for r in m.scorecard} | set(TREND_KPIS) | {"spend", "cpa", "roas", "prr", "revenue"}
+    )
     return {
         "kpis": [
             {"id": k, "label": fmt.kpi_label(k), "text": text} for k, text in KPI_DEFINITIONS.items() if k in shown
@@ -320,13 +320,16 @@ def definitions_view(data: ReportData) -> dict:
     }
 
 
-def payload(data: ReportData) -> dict:
-    """The data the page's script draws the funnel and trend charts from (embedded as JSON)."""
+def payload(data: ReportData, months: list[ReportData]) -> dict:
+    """The data the page's script draws the funnel and trend charts from (embedded as JSON); data is the
+    default month's."""
     through = data.meta.get("data_through")
     return json_safe(
         {
             "currency": data.meta["currency"],
-            "month": data.month.strftime("%Y-%m") if data.month else None,
+            "month": month_key(data.month),
+            # the months of the month filter, newest first
+            "months": [month_key(m.month) for m in months if m.month],
             "dataThrough": through.isoformat() if through else None,
             "daily": data.daily,
             "funnel": data.funnel,
@@ -356,6 +359,11 @@ def payload(data: ReportData) -> dict:
     )
 
 
+def month_key(month: date | None) -> str | None:
+    """A month as the filter and the address name it: 2026-02."""
+    return month.strftime("%Y-%m") if month else None
+
+
 def json_safe(value: object) -> object:
     """NaN and infinities (no JSON) as null, all the way down."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -367,8 +375,26 @@ def json_safe(value: object) -> object:
     return value
 
 
-def render(data: ReportData) -> str:
-    """The whole page: the templates fill in the values of every section."""
+def month_view(data: ReportData) -> dict:
+    """The sections that follow the month filter, for one month."""
+    return {
+        "key": month_key(data.month) or "",
+        "label": month_label(data.month),
+        "default": data.is_default,
+        "north_star": north_star_view(data),
+        "scorecard": scorecard_view(data),
+        "channels": channels_view(data),
+        "campaigns": campaigns_view(data),
+        "alerts": alerts_view(data),
+        "tracking": tracking_view(data),
+        "reconciliation": reconciliation_view(data),
+        "attribution": attribution_view(data),
+    }
+
+
+def render(months: list[ReportData]) -> str:
+    """The whole page: the templates fill in the values of every section, once per month of the filter."""
+    data = next(m for m in months if m.is_default)
     meta = data.meta
     published = meta.get("published_at")
     context = {
@@ -386,17 +412,10 @@ def render(data: ReportData) -> str:
             "revision": (meta.get("code_revision") or "unknown")[:12],
         },
         "generated": f"{datetime.now():%Y-%m-%d %H:%M}",
-        "north_star": north_star_view(data),
-        "scorecard": scorecard_view(data),
+        "months": [month_view(m) for m in months],
         "has_funnel": bool(data.funnel),
-        "channels": channels_view(data),
-        "campaigns": campaigns_view(data),
         "trend_charts": [{"kpi": k, "label": fmt.kpi_label(k)} for k in TREND_KPIS],
-        "alerts": alerts_view(data),
-        "tracking": tracking_view(data),
-        "reconciliation": reconciliation_view(data),
-        "attribution": attribution_view(data),
-        "definitions": definitions_view(data),
-        "payload": payload(data),
+        "definitions": definitions_view(months),
+        "payload": payload(data, months),
     }
     return environment().get_template(PAGE_TEMPLATE).render(context)

@@ -342,3 +342,51 @@ def test_alerts_lead_with_declines_of_the_whole_business(health_page: str) -> No
         ("sessions_per_order", "tracking", "decline"),
         ("conversion_rate", "business", "decline"),
     }
+
+
+# ---------------------------------------------------------------------------------------------- issue 12
+
+
+def _month_block(section: str, month: str) -> str:
+    return section.split(f'data-month="{month}"', 1)[1].split('<div class="by-month"', 1)[0]
+
+
+def test_every_month_bound_section_is_there_once_per_month(page: str) -> None:
+    # the month filter offers both months, February (the default) selected; the page shows one month at a time
+    picker = page.split('<select id="month">', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([\d-]+)"( selected)?>', picker) == [("2026-02", " selected"), ("2026-01", "")]
+    for section_id in ("north-star", "scorecard", "channels", "campaigns", "trends", "tracking", "attribution"):
+        section = _section(page, section_id)
+        assert re.findall(r'<div class="by-month" data-month="([\d-]+)"( hidden)?>', section) == [
+            ("2026-02", ""),
+            ("2026-01", " hidden"),
+        ], section_id
+    # January's north star: 31 days x 210 gross margin, against December (no data: no change)
+    january = _month_block(_section(page, "north-star"), "2026-01")
+    assert "January 2026" in january and "$6,510" in january and "$5,880" not in january
+    channels = _month_block(_section(page, "channels"), "2026-01")
+    assert "$3,100" in channels  # Paid Search spend, 31 x 100
+
+
+def test_alerts_are_those_of_the_month_shown(page: str) -> None:
+    trends = _section(page, "trends")
+    assert "2026-02-28" in _month_block(trends, "2026-02")
+    assert "No alerts in January 2026." in _month_block(trends, "2026-01")
+
+
+def test_a_server_drawn_chart_keeps_its_axis_when_one_day_is_an_outlier() -> None:
+    from northstar.serve.report_charts import line_chart
+
+    days = [f"2026-02-{d:02d}" for d in range(1, 29)]
+    values = [10.0 + d % 5 for d in range(28)]
+    values[9] = 500.0  # one outage day
+    chart = line_chart(days, [("avg", "untracked share", values)], lambda v, step: f"{v:g}", str, "x")
+    top = float(chart["y_ticks"][-1]["label"])
+    assert top < 500 and top >= 14  # the axis covers the other days, not the outlier ...
+    assert [c["day"] for c in chart["clipped"]] == ["2026-02-10"]  # ... which is marked on the top edge
+    assert "500.0 (above the axis)" in chart["clipped"][0]["title"]
+    # a steady rise is no outlier; nor is anything in a series too short to have a 90th percentile
+    rising = line_chart(days, [("avg", "n", [float(10 * d) for d in range(28)])], lambda v, s: f"{v:g}", str, "x")
+    assert float(rising["y_ticks"][-1]["label"]) >= 270 and rising["clipped"] == []
+    short = line_chart(days[:5], [("avg", "n", [1.0, 1.0, 1.0, 1.0, 50.0])], lambda v, s: f"{v:g}", str, "x")
+    assert float(short["y_ticks"][-1]["label"]) >= 50 and short["clipped"] == []

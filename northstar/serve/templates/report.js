@@ -24,6 +24,7 @@
     if (kind === "ratio") return (v === null || !isFinite(v)) ? "–" : v.toFixed(2) + "×";
     return short ? compact(v) : (v === null || !isFinite(v) ? "–" : Math.round(v).toLocaleString("en-US"));
   }
+  function isNum(v) { return v !== null && v !== undefined && isFinite(v); }
   function div(a, b) { return (b === 0 || b === null || b === undefined) ? null : a / b; }
   function el(tag, attrs, text) {
     var n = document.createElement(tag);
@@ -53,6 +54,31 @@
   });
   function pickOr(value, allowed, fallback) { return allowed.indexOf(value) >= 0 ? value : fallback; }
 
+  // ---------------------------------------------------------------- the month filter (every section)
+  // The page holds the month-bound sections once per month (.by-month blocks); the funnel and the trend charts
+  // are drawn for the month shown. redraw: what to call when the month changes.
+  var MONTH = pickOr(Q.month, D.months || [], D.month), MONTH_LABEL = MONTH;
+  var redraw = [];
+  function showMonth(month) {
+    MONTH = month;
+    Array.prototype.forEach.call(document.querySelectorAll(".by-month"), function (b) {
+      b.hidden = b.getAttribute("data-month") !== month;
+    });
+    var pick = document.getElementById("month");
+    var label = month;
+    if (pick) {
+      pick.value = month;
+      if (pick.selectedIndex >= 0) label = pick.options[pick.selectedIndex].textContent;
+    }
+    MONTH_LABEL = label;
+    ["funnel-month", "trend-month"].forEach(function (id) { var n = document.getElementById(id); if (n) n.textContent = label; });
+    redraw.forEach(function (f) { f(); });
+  }
+  function initMonth() {
+    var pick = document.getElementById("month");
+    if (pick) pick.addEventListener("change", function () { showMonth(pick.value); });
+  }
+
   // ---------------------------------------------------------------- funnel
   function initFunnel() {
     var F = D.funnel;
@@ -67,12 +93,10 @@
     });
     var funnels = uniq(rows.map(function (r) { return r.funnel; }));
     funnels.sort(function (a, b) { return lastStage[b].n - lastStage[a].n || (a < b ? -1 : 1); });
-    var months = uniq(rows.map(function (r) { return r.month; })).sort();
     var channels = uniq(rows.map(function (r) { return r.channel; })).sort();
     var state = {
       funnel: pickOr(Q.funnel, funnels, funnels[0]),
       channel: pickOr(Q.channel, channels, ""),
-      month: pickOr(Q.month, months.concat([""]), months.indexOf(D.month) >= 0 ? D.month : ""),
       mode: pickOr(Q.mode, ["closed", "open"], "closed")
     };
     var pick = document.getElementById("funnel-pick");
@@ -85,9 +109,6 @@
     var chSel = document.getElementById("funnel-channel");
     fillSelect(chSel, [""].concat(channels), ["All channels"].concat(channels), state.channel);
     chSel.addEventListener("change", function () { state.channel = chSel.value; draw(); });
-    var moSel = document.getElementById("funnel-month");
-    fillSelect(moSel, [""].concat(months), ["All months"].concat(months), state.month);
-    moSel.addEventListener("change", function () { state.month = moSel.value; draw(); });
     var mode = document.getElementById("funnel-mode");
     setOn(mode, mode.querySelector('[data-mode="' + state.mode + '"]'));
     Array.prototype.forEach.call(mode.querySelectorAll("button"), function (b) {
@@ -99,14 +120,18 @@
       rows.forEach(function (r) {
         if (r.funnel !== state.funnel) return;
         if (state.channel && r.channel !== state.channel) return;
-        if (state.month && r.month !== state.month) return;
+        if (r.month !== MONTH) return;
         if (!(r.order in stages)) { stages[r.order] = { stage: r.stage, n: 0 }; order.push(r.order); }
         stages[r.order].n += r[state.mode];
       });
       order.sort(function (a, b) { return a - b; });
       var box = document.getElementById("funnel-chart");
       box.innerHTML = "";
-      if (!order.length) { box.appendChild(el("p", { "class": "muted" }, "No sessions for this selection.")); return; }
+      if (!order.length) {
+        box.appendChild(el("p", { "class": "muted" }, "No sessions for this selection."));
+        document.getElementById("funnel-note").textContent = "";
+        return;
+      }
       var first = stages[order[0]].n || 0, prev = null;
       order.forEach(function (o, i) {
         var st = stages[o], share = first ? st.n / first : 0;
@@ -132,9 +157,9 @@
       });
       var last = stages[order[order.length - 1]].n;
       document.getElementById("funnel-note").textContent = "End-to-end conversion " + pct(div(last, first), 2) +
-        " (" + state.mode + " funnel, " + (state.channel || "all channels") + ", " + (state.month || "all months") + ").";
+        " (" + state.mode + " funnel, " + (state.channel || "all channels") + ", " + MONTH_LABEL + ").";
     }
-    draw();
+    redraw.push(draw);
   }
 
   // ---------------------------------------------------------------- trends
@@ -189,6 +214,22 @@
         return (ADDITIVE[kpi] && v !== null) ? v / 7 : v;
       });
     }
+    // The top of a chart's axis. When a day lies above CLIP x the 90th percentile of the days shown (and above
+    // every 7-day average), the axis stops there and that day is marked on the top edge: one outlier day (an
+    // outage, a checkout breakage) would otherwise flatten all the others. report_charts.axis_top is the same
+    // rule for the charts drawn on the server.
+    var CLIP = 1.5, CLIP_MIN_DAYS = 10;
+    function quantile(sorted, p) {
+      var pos = p * (sorted.length - 1), lo = Math.floor(pos);
+      return lo + 1 < sorted.length ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (pos - lo) : sorted[lo];
+    }
+    function axisTop(daily, avg) {
+      var days = daily.filter(isNum).sort(function (a, b) { return a - b; }), smooth = avg.filter(isNum);
+      var hi = Math.max.apply(null, days.concat(smooth));
+      if (days.length < CLIP_MIN_DAYS) return hi;
+      var cap = Math.max(CLIP * quantile(days, 0.9), Math.max.apply(null, smooth.concat([0])));
+      return cap > 0 && hi > cap ? cap : hi;
+    }
     function niceScale(lo, hi) {
       var span = hi - lo, raw = span / 4, step = Math.pow(10, Math.floor(Math.log10(raw))), err = raw / step;
       step *= err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1;
@@ -206,34 +247,41 @@
     }
     function draw(channel) {
       var S = series(channel);
+      // the month shown; the 7-day averages of its first days reach into the month before
+      var keep = [];
+      S.days.forEach(function (d, i) { if (d.slice(0, 7) === MONTH) keep.push(i); });
+      var days = keep.map(function (i) { return S.days[i]; });
       Array.prototype.forEach.call(document.querySelectorAll("#trend-charts figure.chart"), function (fig) {
         var kpi = fig.getAttribute("data-kpi"), f = KPI[kpi];
         var body = fig.querySelector(".chart-body");
         body.innerHTML = "";
-        var vals = S.sums.map(f), avg = rolling(S.sums, f, kpi);
+        var all = rolling(S.sums, f, kpi);
+        var vals = keep.map(function (i) { return f(S.sums[i]); }), avg = keep.map(function (i) { return all[i]; });
         var cap = fig.querySelector("figcaption");
         var last = cap.querySelector(".last"); if (!last) { last = el("span", { "class": "last" }); cap.appendChild(last); }
-        var lastWindow = S.sums.length >= 7 ? f(windowSums(S.sums, S.sums.length - 1)) : null;
+        var end = keep.length ? keep[keep.length - 1] : -1;
+        var lastWindow = end >= 6 ? f(windowSums(S.sums, end)) : null;
         last.textContent = "last 7 days: " + fmtKpi(kpi, lastWindow, false);
-        var finite = vals.concat(avg).filter(function (v) { return v !== null && isFinite(v); });
+        var finite = vals.concat(avg).filter(isNum);
         if (!finite.length) { body.appendChild(el("p", { "class": "muted" }, "no data")); return; }
         var W = 420, H = 170, L = 52, R = 10, Tp = 10, B = 24;
-        var dmax = Math.max.apply(null, finite), dmin = Math.min.apply(null, finite.concat([0]));
+        var dmax = axisTop(vals, avg), dmin = Math.min.apply(null, finite.concat([0]));
         if (dmax === dmin) dmax = dmin + 1;
         var sc = niceScale(dmin, dmax), vmin = sc.lo, vmax = sc.hi;
-        var n = S.days.length;
+        var n = days.length;
         function X(i) { return L + (n <= 1 ? 0 : i * (W - L - R) / (n - 1)); }
-        function Y(v) { return Tp + (H - Tp - B) * (1 - (v - vmin) / (vmax - vmin)); }
-        var svg = s("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": D.kpiLabels[kpi] + " per day" });
+        function Y(v) { return Tp + (H - Tp - B) * (1 - (Math.min(v, vmax) - vmin) / (vmax - vmin)); }
+        var svg = s("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": D.kpiLabels[kpi] + " per day",
+          "data-axis-max": String(vmax) });
         sc.ticks.forEach(function (v) {
           var y = Y(v);
           svg.appendChild(s("line", { x1: L, x2: W - R, y1: y, y2: y, "class": "grid" }));
           svg.appendChild(s("text", { x: L - 6, y: y + 4, "text-anchor": "end", "class": "axis" }, tick(kpi, v, sc.step)));
         });
-        var ticks = Math.min(6, n);
+        var ticks = Math.min(5, n);
         for (var t = 0; t < ticks; t++) {
           var i = Math.round(t * (n - 1) / Math.max(ticks - 1, 1));
-          var d = new Date(S.days[i] + "T00:00:00Z");
+          var d = new Date(days[i] + "T00:00:00Z");
           var anchor = t === 0 ? "start" : (t === ticks - 1 ? "end" : "middle");
           svg.appendChild(s("text", { x: X(i), y: H - 6, "text-anchor": anchor, "class": "axis" },
             d.toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" })));
@@ -241,16 +289,25 @@
         function path(arr, cls) {
           var dstr = "", pen = false;
           arr.forEach(function (v, i) {
-            if (v === null || !isFinite(v)) { pen = false; return; }
+            if (!isNum(v)) { pen = false; return; }
             dstr += (pen ? "L" : "M") + X(i).toFixed(1) + "," + Y(v).toFixed(1); pen = true;
           });
           if (dstr) svg.appendChild(s("path", { d: dstr, "class": cls }));
         }
         path(vals, "daily");
         path(avg, "avg");
+        // days above the axis: a mark on the top edge, the value on hover
+        vals.forEach(function (v, i) {
+          if (!isNum(v) || v <= vmax) return;
+          var x = X(i);
+          var mark = s("path", { d: "M" + (x - 5).toFixed(1) + "," + (Tp + 7) + "L" + x.toFixed(1) + "," + (Tp - 2) + "L" + (x + 5).toFixed(1) + "," + (Tp + 7) + "Z",
+            "class": "clipped", "data-day": days[i], "data-value": String(v) });
+          mark.appendChild(s("title", {}, days[i] + ": " + fmtKpi(kpi, v) + " (above the axis)"));
+          svg.appendChild(mark);
+        });
         // hover targets: one transparent column per day with its value and 7-day average
         var colW = n > 1 ? (W - L - R) / (n - 1) : 10;
-        S.days.forEach(function (day, i) {
+        days.forEach(function (day, i) {
           var hit = s("rect", { x: X(i) - colW / 2, y: Tp, width: colW, height: H - Tp - B, "class": "hit" });
           hit.appendChild(s("title", {}, day + ": " + fmtKpi(kpi, vals[i]) +
             (avg[i] === null ? "" : " · 7-day average " + fmtKpi(kpi, avg[i]))));
@@ -259,10 +316,10 @@
         var scope = channel ? "channel" : "all";
         (D.alerts || []).forEach(function (a) {
           if (a.kpi !== kpi || a.scope !== scope || (channel && a.scopeValue !== channel)) return;
-          var i = S.days.indexOf(a.date);
+          var i = days.indexOf(a.date);
           if (i < 0) return;
           var v = avg[i] !== null ? avg[i] : vals[i];
-          if (v === null || !isFinite(v)) return;
+          if (!isNum(v)) return;
           var c = s("circle", { cx: X(i), cy: Y(v), r: a.severity === "critical" ? 6 : 5,
             fill: a.severity === "critical" ? "#dc2626" : (a.severity === "info" ? "#10b981" : "#f59e0b"),
             "class": "alert-dot", "data-alert": a.date });
@@ -274,10 +331,12 @@
         body.appendChild(svg);
       });
     }
-    draw(start);
+    redraw.push(function () { draw(sel.value); });
   }
 
+  initMonth();
   initFunnel();
   initTrends();
+  showMonth(MONTH);
   document.body.setAttribute("data-ready", "1");
 })();
