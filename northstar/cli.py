@@ -144,10 +144,13 @@ def check(
 ) -> None:
     """Run the Great Expectations suites in expectations/; non-zero exit on a failure."""
     from northstar.pipeline import parse_day
-    from northstar.quality.check import run_checks
+    from northstar.quality.check import check_progress, run_checks
 
-    report = run_checks(_settings(), partition_date=parse_day(day))
+    with check_progress(console) as progress:  # a bar over the suites on a terminal, nothing when piped
+        report = run_checks(_settings(), partition_date=parse_day(day), progress=progress)
     console.print(report.summary_table(per_expectation=True))
+    if report.data_docs_dir is not None:
+        console.print(f"Data Docs (open offline): {report.data_docs_dir / 'index.html'}", highlight=False)
     if not report.success:
         raise typer.Exit(1)
 

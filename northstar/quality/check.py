@@ -1,14 +1,18 @@
 """Run the Great Expectations suites of expectations/ inside DuckDB: `northstar check`, `northstar run`, Dagster.
 
 A suite file is GX's own ExpectationSuite JSON (what `suite.to_json_dict()` writes) plus, in the suite's
-`meta.northstar`, the table it validates. Expectations with severity "critical" block a publish; "warning"
-ones are reported only. Custom checks (volume, freshness, quarantine share, credits per conversion) are
-GX `UnexpectedRowsExpectation`s: SQL that returns the failing rows, so everything runs inside DuckDB.
+`meta.northstar`, the table it validates and `batch_where`, the SQL condition that picks the rows of the day
+checked: each check's batch is that day, not the whole table. Expectations with severity "critical" block a
+publish; "warning" ones are reported only. Custom checks (volume, freshness, quarantine share, credits per
+conversion) are GX `UnexpectedRowsExpectation`s: SQL over `{batch}` (the day's rows) that returns the failing
+rows, so everything runs inside DuckDB.
 
-Queries may use these placeholders, filled in before a run:
-  ${run_date}  the day being checked, as a DuckDB date literal (default: the latest event day)
+Queries and `batch_where` may use these placeholders, filled in before a run:
+  ${run_date}  the day being checked, as a DuckDB date literal (default: the latest day with data)
   ${tz}        the reporting timezone, as a string literal
-Validation results (JSON) and Data Docs go to settings.quality_dir (warehouse/quality/, ignored by git).
+Under settings.quality_dir (warehouse/quality/, ignored by git): results/ is GX's validation results store (one
+JSON per suite and run, filed under the day checked, kept), data_docs/index.html the Data Docs site over all of
+them (opens offline), runs/ one summary per check run.
 """
 
 from __future__ import annotations
@@ -18,18 +22,25 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from northstar.config import PROJECT_DIR, Settings
 
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 CHECKPOINTS_DIR = EXPECTATIONS_DIR / "checkpoints"
+
+# progress(done, total, what runs now): suites done of the total, and e.g. "checking raw_events"
+ProgressCallback = Callable[[int, int, str], None]
 
 
 class QualityConfigError(ValueError):
@@ -63,8 +74,8 @@ class SuiteOutcome:
 class CheckReport:
     suites: list[SuiteOutcome]
     run_date: date | None
-    results_dir: Path | None = None
-    data_docs_dir: Path | None = None
+    summary_path: Path | None = None  # runs/<day>_<time>.json: this run's verdict and failures
+    data_docs_dir: Path | None = None  # the site: open index.html
     seconds: float = 0.0
 
     @property
@@ -129,9 +140,20 @@ def load_suite_file(name: str) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise QualityConfigError(f"{path} is not valid JSON: {exc}") from None
-    table = data.get("meta", {}).get("northstar", {}).get("table")
-    if data.get("name") != name or not table or not isinstance(data.get("expectations"), list):
+    meta = data.get("meta", {}).get("northstar", {})
+    if data.get("name") != name or not meta.get("table") or not isinstance(data.get("expectations"), list):
         raise QualityConfigError(f"{path}: needs name={name!r}, meta.northstar.table and an expectations list")
+    if "${run_date}" not in str(meta.get("batch_where", "")):
+        raise QualityConfigError(
+            f"{path}: needs meta.northstar.batch_where, the SQL condition on ${{run_date}} that picks the day's rows"
+        )
+    for e in data["expectations"]:
+        query = e.get("kwargs", {}).get("unexpected_rows_query")
+        if query is not None and "{batch}" not in query:
+            raise QualityConfigError(
+                f"{path}: the unexpected_rows_query of {e.get('description') or e.get('type')!r} must read the "
+                "day's rows from {batch} (e.g. `select ... from {batch} where ...`)"
+            )
     return data
 
 
@@ -151,6 +173,12 @@ def suite_meta(name: str) -> dict[str, Any]:
 def _render(text: str, run_date: date, tz: str) -> str:
     tz_literal = "'" + tz.replace("'", "") + "'"
     return text.replace("${run_date}", f"date '{run_date.isoformat()}'").replace("${tz}", tz_literal)
+
+
+def batch_query(data: dict[str, Any], run_date: date, tz: str) -> str:
+    """The SQL of a suite's batch: the rows of its table that belong to the day checked."""
+    meta = data["meta"]["northstar"]
+    return f"select * from {meta['table']} where {_render(meta['batch_where'], run_date, tz)}"
 
 
 def _default_run_date(con: Any, tz: str) -> date:
@@ -200,14 +228,25 @@ def _observed(result: Any) -> str:
     return ""
 
 
-def run_checks(settings: Settings, suites: list[str] | None = None, partition_date: date | None = None) -> CheckReport:
-    """Run suites (default: the `daily` checkpoint) on the warehouse, read-only; write results and Data Docs."""
+def run_checks(
+    settings: Settings,
+    suites: list[str] | None = None,
+    partition_date: date | None = None,
+    progress: ProgressCallback | None = None,
+) -> CheckReport:
+    """Run suites (default: the `daily` checkpoint) on one day of the warehouse, read-only.
+
+    Results are filed in GX's results store under the day (the run name) next to every earlier run, and the
+    Data Docs site is updated, not rebuilt: other suites' and other days' results stay listed.
+    """
     from northstar.db import WarehouseMissingError
 
     names = suites if suites is not None else load_checkpoint("daily")
     suite_files = {n: load_suite_file(n) for n in names}
     if not settings.warehouse_path.exists():
         raise WarehouseMissingError(f"No warehouse at {settings.warehouse_path}: run `northstar load` first.")
+    progress = progress or (lambda done, total, current: None)
+    progress(0, len(names), "loading Great Expectations")
 
     tz = settings.reporting_timezone
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
@@ -223,33 +262,52 @@ def run_checks(settings: Settings, suites: list[str] | None = None, partition_da
             if table not in tables:
                 outcome.error = f"table {table} is missing: run `northstar load` / `northstar build` first"
                 continue
-            runnable.append((name, {**data, "expectations": _preflight(con, outcome, data, run_date, tz)}))
+            ready = _preflight(con, outcome, data, run_date, tz)
+            if ready:
+                runnable.append((name, {**data, "expectations": ready}))
     finally:
         con.close()
-    if any(data["expectations"] for _, data in runnable):
-        _run_gx(settings, [(n, d) for n, d in runnable if d["expectations"]], run_date, report)
-        _describe_unexpected_rows(settings, report)
-    if report.results_dir is not None:
-        summary = {
-            "run_date": run_date.isoformat(),
-            "seconds": report.seconds,
-            "success": report.success,
-            "failures": [{k: v for k, v in f.__dict__.items() if k != "query"} for f in report.failures],
-        }
-        (report.results_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    _run_gx(settings, runnable, run_date, report, progress)
+    _describe_unexpected_rows(settings, report, {n: batch_query(d, run_date, tz) for n, d in runnable})
+    summary = {
+        "run_date": run_date.isoformat(),
+        "seconds": report.seconds,
+        "success": report.success,
+        "failures": [{k: v for k, v in f.__dict__.items() if k != "query"} for f in report.failures],
+    }
+    runs_dir = settings.quality_dir / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    report.summary_path = runs_dir / f"{run_date.isoformat()}_{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.json"
+    report.summary_path.write_text(json.dumps(summary, indent=2))
     return report
 
 
-def _describe_unexpected_rows(settings: Settings, report: CheckReport) -> None:
+@contextmanager
+def check_progress(console: Console) -> Iterator[ProgressCallback | None]:
+    """A progress bar over the suites (done of total, the suite running) on a terminal; nothing when piped."""
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("Great Expectations", total=None)
+
+        def update(done: int, total: int, current: str) -> None:
+            bar.update(task, completed=done, total=total, description=current)
+
+        yield update
+
+
+def _describe_unexpected_rows(settings: Settings, report: CheckReport, batches: dict[str, str]) -> None:
     """GX reports only how many rows a failed SQL check returned; show the first of them, which say why."""
     for suite in report.suites:
         failed = [(i, o) for i, o in enumerate(suite.outcomes) if not o.success and o.query]
-        if not failed:
+        if not failed or suite.name not in batches:
             continue
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
             for i, outcome in failed:
-                sql = outcome.query.replace("{batch}", f"(select * from {suite.table})")
+                sql = outcome.query.replace("{batch}", f"({batches[suite.name]})")
                 try:
                     cur = con.execute(f"select * from ({sql}) as failing limit 3")
                     names = [d[0] for d in cur.description]
@@ -271,6 +329,12 @@ def _preflight(
     inside GX one failed query aborts the shared DuckDB transaction and would fail every later expectation.
     """
     table = outcome.table
+    batch = batch_query(data, run_date, tz)
+    try:
+        con.execute(f"explain {batch}")
+    except duckdb.Error as exc:
+        outcome.error = f"meta.northstar.batch_where does not run on {table}: {str(exc).splitlines()[0][:200]}"
+        return []
     schema, _, name = table.partition(".")
     columns = {
         r[0]
@@ -290,7 +354,7 @@ def _preflight(
             problem = f"column {kwargs['column']} is missing from {table}"
         if "unexpected_rows_query" in kwargs:
             kwargs["unexpected_rows_query"] = _render(kwargs["unexpected_rows_query"], run_date, tz)
-            sql = kwargs["unexpected_rows_query"].replace("{batch}", f"(select * from {table})")
+            sql = kwargs["unexpected_rows_query"].replace("{batch}", f"({batch})")
             try:
                 con.execute(f"explain {sql}")
             except duckdb.Error as exc:
@@ -305,83 +369,107 @@ def _preflight(
 
 
 def _run_gx(
-    settings: Settings, runnable: list[tuple[str, dict[str, Any]]], run_date: date, report: CheckReport
+    settings: Settings,
+    runnable: list[tuple[str, dict[str, Any]]],
+    run_date: date,
+    report: CheckReport,
+    progress: ProgressCallback,
 ) -> None:
+    """Validate each suite's day batch, file the results under the day, update the offline Data Docs."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network calls at run time
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    from northstar.quality import gx_duckdb
+    from northstar.quality import data_docs, gx_duckdb
 
     gx_duckdb.apply()
-    quality_dir = settings.quality_dir
-    docs_dir = quality_dir / "data_docs"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    results_dir = quality_dir / "validations" / f"{run_date.isoformat()}_{stamp}"
-    results_dir.mkdir(parents=True, exist_ok=True)
-
-    context = gx.get_context(mode="ephemeral")
-    context.add_data_docs_site(
-        site_name="northstar",
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
+    started = time.time()
+    docs_dir = settings.quality_dir / "data_docs"
+    # Suites, datasources and definitions live in memory (the suite files are the source); the validation
+    # results persist, so Data Docs keep every earlier run and do not drop the suites this run skips.
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        data_docs_sites={"northstar": data_docs.site_config(docs_dir)},
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),  # our own bar counts suites instead
     )
+    config.stores[config.validation_results_store_name]["store_backend"] = {
+        "class_name": "TupleFilesystemStoreBackend",
+        "base_directory": str(settings.quality_dir / "results"),
+    }
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    # Every suite file is in the store (rendered for this day), so the index keeps listing all of them.
+    validated = dict(runnable)
+    suites = {}
+    for name in available_suites():
+        data = validated.get(name) or load_suite_file(name)
+        configs = []
+        for raw in data["expectations"]:
+            kwargs = {
+                k: _render(v, run_date, settings.reporting_timezone) if isinstance(v, str) else v
+                for k, v in raw.get("kwargs", {}).items()
+            }
+            configs.append(ExpectationConfiguration(**{**raw, "kwargs": kwargs}))
+        suites[name] = context.suites.add(gx.ExpectationSuite(name=name, expectations=configs, meta=data["meta"]))
+
     datasource = context.data_sources.add_sql(
         name="warehouse",
         connection_string=f"duckdb:///{settings.warehouse_path}",
         kwargs={"connect_args": {"read_only": True}},
     )
     by_name = {s.name: s for s in report.suites}
+    total = len(report.suites)
+    done = total - len(runnable)  # suites that could not run are done already
+    run_id = RunIdentifier(run_name=run_date.isoformat(), run_time=datetime.now(UTC))
+    resources: list[Any] = [ExpectationSuiteIdentifier(name) for name in suites]
     try:
-        definitions = []
         for name, data in runnable:
-            table = data["meta"]["northstar"]["table"]
-            asset = datasource.add_query_asset(name=name, query=f"select * from {table}")
-            batch_definition = asset.add_batch_definition_whole_table("whole_table")
-            configs = []
-            for raw in data["expectations"]:
-                configs.append(ExpectationConfiguration(**raw))
-            suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=configs, meta=data.get("meta")))
-            definitions.append(
-                context.validation_definitions.add(
-                    gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+            progress(done, total, f"checking {name}")
+            asset = datasource.add_query_asset(
+                name=name, query=batch_query(data, run_date, settings.reporting_timezone)
+            )
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(
+                    name=name, data=asset.add_batch_definition_whole_table(f"day {run_date}"), suite=suites[name]
                 )
             )
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name="northstar",
-                validation_definitions=definitions,
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["northstar"])],
-                result_format="SUMMARY",
-            )
-        )
-        started = time.monotonic()
-        result = checkpoint.run()
-        for validation in result.run_results.values():
-            name = validation.suite_name
-            (results_dir / f"{name}.json").write_text(json.dumps(validation.to_json_dict(), indent=2, default=str))
-            expectations_by_type = by_name[name]
-            for r in validation.results:
-                cfg = r.expectation_config
-                kw = cfg.kwargs
-                target = kw.get("column") or cfg.description or ",".join(kw.get("column_list", []) or []) or "(table)"
-                expectations_by_type.outcomes.append(
-                    ExpectationOutcome(
-                        suite=name,
-                        expectation=cfg.type,
-                        target=str(target),
-                        success=bool(r.success),
-                        blocking=str(getattr(cfg.severity, "value", cfg.severity) or "critical") == "critical",
-                        observed=_observed(r),
-                        query=str(kw.get("unexpected_rows_query") or ""),
-                    )
-                )
-        report.seconds = round(time.monotonic() - started, 2)
+            validation = definition.run(run_id=run_id, result_format="SUMMARY")
+            resources.append(ValidationResultIdentifier(ExpectationSuiteIdentifier(name), run_id, validation.batch_id))
+            _collect(by_name[name], validation)
+            done += 1
+        report.seconds = round(time.time() - started, 2)
+        progress(total, total, "writing Data Docs")
+        context.build_data_docs(site_names=["northstar"], resource_identifiers=resources)
     finally:
         gx_duckdb.close_datasource(datasource)
-    report.results_dir = results_dir
+    data_docs.make_offline(docs_dir, since=started)
     report.data_docs_dir = docs_dir
+
+
+def _collect(outcome: SuiteOutcome, validation: Any) -> None:
+    for r in validation.results:
+        cfg = r.expectation_config
+        kw = cfg.kwargs
+        target = kw.get("column") or cfg.description or ",".join(kw.get("column_list", []) or []) or "(table)"
+        outcome.outcomes.append(
+            ExpectationOutcome(
+                suite=outcome.name,
+                expectation=cfg.type,
+                target=str(target),
+                success=bool(r.success),
+                blocking=str(getattr(cfg.severity, "value", cfg.severity) or "critical") == "critical",
+                observed=_observed(r),
+                query=str(kw.get("unexpected_rows_query") or ""),
+            )
+        )

@@ -3,6 +3,8 @@
 One check per suite of the `daily` checkpoint, on the asset named in the suite's `meta.northstar.dagster_asset_key`.
 All are blocking: a failed critical expectation stops everything downstream in the run, publish included, so the
 serving file keeps the last good day. They read the warehouse read-only, in the warehouse pool, after its writer.
+Each check validates the partition's day (the last day of a range) and adds its result to the Data Docs under
+that day, next to the other suites' and earlier days' results.
 """
 
 import dagster as dg
@@ -42,8 +44,9 @@ def _suite_check(suite: str, asset_key: dg.AssetKey, additional_deps: list[dg.As
                 "expectations": len(outcome.outcomes),
                 "failed_blocking": len(failures),
                 "warnings": len(report.warnings),
-                "results_dir": str(report.results_dir or ""),
-                "data_docs": str(report.data_docs_dir or ""),
+                "summary": str(report.summary_path or ""),
+                # the day's results are filed under run name <run_date> with every earlier run's
+                "data_docs": str(report.data_docs_dir / "index.html" if report.data_docs_dir else ""),
             },
         )
 

@@ -65,8 +65,9 @@ def test_a_normal_day_passes(tmp_path: Path) -> None:
     report = run_checks(settings, suites=["raw_events", "raw_load_manifest"], partition_date=date(2026, 1, 10))
     assert report.success, report.failure_text()
     assert report.run_date == date(2026, 1, 10)
-    assert (report.results_dir / "raw_events.json").exists()
-    assert (settings.quality_dir / "data_docs" / "index.html").exists()
+    assert list((settings.quality_dir / "results" / "raw_events" / "2026-01-10").glob("*/*.json"))
+    assert (report.data_docs_dir / "index.html").exists()
+    assert report.summary_path.parent == settings.quality_dir / "runs"
 
 
 def test_half_the_events_missing_fails_volume(tmp_path: Path) -> None:
@@ -77,7 +78,7 @@ def test_half_the_events_missing_fails_volume(tmp_path: Path) -> None:
     assert _failed(report) == {"volume", "freshness"}
     volume = next(f for f in report.failures if f.target.startswith("volume"))
     assert "n_events=11" in volume.observed and "median_events=24" in volume.observed
-    assert (report.results_dir / "summary.json").exists()
+    assert '"success": false' in report.summary_path.read_text()
 
 
 def test_twelve_of_twenty_four_is_exactly_the_volume_limit(tmp_path: Path) -> None:
@@ -129,7 +130,8 @@ def test_sql_that_cannot_run_fails_alone_and_the_rest_still_run(tmp_path: Path) 
     assert "conversion_goals" in report.failures[0].observed
     passed = [o for o in report.suites[0].outcomes if o.success]
     assert any(o.target == "referential integrity: every session_id is in marts.fct_sessions" for o in passed)
-    assert any(o.expectation == "expect_column_values_to_be_unique" for o in passed)
+    assert any(o.target.startswith("key: every conversion_id of the day is unique") for o in passed)
+    assert any(o.expectation == "expect_column_values_to_not_be_null" for o in passed)
 
 
 def test_default_day_is_the_newest_session_day_not_a_midnight_spillover() -> None:
@@ -148,3 +150,95 @@ def test_default_day_is_the_newest_session_day_not_a_midnight_spillover() -> Non
     # With the marts: the session that started on Mar 31 owns the 00:04 event, so Mar 31 is checked.
     con.execute("create schema marts; create table marts.fct_sessions as select date '2026-03-31' as session_date")
     assert _default_run_date(con, "UTC") == date(2026, 3, 31)
+
+
+# --- Issue 12: each check's batch is the day checked, results kept per day in Data Docs, progress ---------------
+
+
+def _validation_rows(settings: Settings) -> set[tuple[str, str]]:
+    """(run name, suite) of every validation result the Data Docs index lists."""
+    import re
+
+    html = (settings.quality_dir / "data_docs" / "index.html").read_text()
+    links = re.findall(r"'_table_row_link_path': 'validations/([^/']+)/([^/']+)/", html)
+    return {(run_name, suite) for suite, run_name in links}
+
+
+def test_each_check_batch_is_one_day_of_rows(tmp_path: Path) -> None:
+    # 10 days of 24 events: a batch of the whole table would have 240 rows, the day checked has 24.
+    settings = _warehouse(tmp_path)
+    report = run_checks(settings, suites=["raw_events", "raw_load_manifest"], partition_date=date(2026, 1, 9))
+    assert report.success, report.failure_text()
+    not_null = {(o.suite, o.target): o.observed for o in report.suites[0].outcomes + report.suites[1].outcomes}
+    assert not_null[("raw_events", "event_id")] == "0 unexpected of 24"
+    assert not_null[("raw_load_manifest", "load_id")] == "0 unexpected of 1"  # the day's one file
+
+
+def test_no_batch_warning_and_no_metric_progress_spam(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    settings = _warehouse(tmp_path)
+    run_checks(settings, suites=["raw_load_manifest", "raw_events", "raw_ad_spend", "raw_orders", "raw_leads"])
+    out, err = capfd.readouterr()
+    assert "should contain the {batch}" not in out + err
+    assert "Calculating Metrics" not in out + err
+
+
+def test_every_custom_query_reads_the_day_batch() -> None:
+    for name in available_suites():
+        data = load_suite_file(name)
+        assert "${run_date}" in data["meta"]["northstar"]["batch_where"], name
+        for e in data["expectations"]:
+            if "unexpected_rows_query" in e["kwargs"]:
+                assert "{batch}" in e["kwargs"]["unexpected_rows_query"], (name, e.get("description"))
+
+
+def test_a_query_that_does_not_read_the_batch_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from northstar.quality import check
+
+    suite = load_suite_file("raw_events")
+    suite["expectations"] = [
+        {"type": "unexpected_rows_expectation", "kwargs": {"unexpected_rows_query": "select * from raw.events"}}
+    ]
+    (tmp_path / "raw_events.json").write_text(__import__("json").dumps(suite))
+    monkeypatch.setattr(check, "EXPECTATIONS_DIR", tmp_path)
+    with pytest.raises(check.QualityConfigError, match=r"raw_events.json.*\{batch\}"):
+        load_suite_file("raw_events")
+
+
+def test_every_run_adds_its_results_under_the_day_and_keeps_history(tmp_path: Path) -> None:
+    # What the Dagster checks do: one suite per call. No run may erase another suite's or another day's results.
+    settings = _warehouse(tmp_path)
+    run_checks(settings, suites=["raw_events"], partition_date=date(2026, 1, 10))
+    run_checks(settings, suites=["raw_load_manifest"], partition_date=date(2026, 1, 10))
+    run_checks(settings, suites=["raw_events"], partition_date=date(2026, 1, 9))
+    assert _validation_rows(settings) == {
+        ("2026-01-10", "raw_events"),
+        ("2026-01-10", "raw_load_manifest"),
+        ("2026-01-09", "raw_events"),
+    }
+    pages = settings.quality_dir / "data_docs" / "validations"
+    assert (pages / "raw_events" / "2026-01-09").is_dir() and not list(pages.glob("*/__none__"))
+
+
+def test_progress_names_each_suite_and_counts_them(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from northstar.quality.check import check_progress
+
+    calls: list[tuple[int, int, str]] = []
+    settings = _warehouse(tmp_path)
+    run_checks(settings, suites=["raw_events", "raw_load_manifest"], progress=lambda *a: calls.append(a))
+    assert calls[-1][:2] == (2, 2)
+    assert [c[2] for c in calls if c[0] < 2][-2:] == ["checking raw_events", "checking raw_load_manifest"]
+
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
+    with check_progress(terminal) as progress:
+        run_checks(settings, suites=["raw_events", "raw_load_manifest"], progress=progress)
+    assert "2/2" in terminal.file.getvalue() and "raw_load_manifest" in terminal.file.getvalue()
+    piped = Console(file=io.StringIO(), force_terminal=False, width=100)
+    with check_progress(piped) as progress:
+        run_checks(settings, suites=["raw_events"], progress=progress)
+    assert piped.file.getvalue() == ""  # piped output gets the summary table only
