@@ -12,6 +12,7 @@ from datetime import date
 import duckdb
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 
 def _pct(change: float) -> str:
@@ -98,7 +99,8 @@ def alerts_table(con: duckdb.DuckDBPyConnection, first_day: date, last_day: date
         table.add_column(head, justify="right" if head == "change" else "left", no_wrap=head != "what happened")
     for alert_date, kind, kpi, _scope, _value, change, severity, _adverse, message in lead[:limit]:
         colour = "red" if severity == "critical" else "yellow"
-        table.add_row(str(alert_date), kind, kpi, _pct(change), f"[{colour}]{severity}[/]", message)
+        # Text: a message from data is never read as rich markup
+        table.add_row(str(alert_date), Text(kind), Text(kpi), _pct(change), Text(severity, colour), Text(message))
     channel = sum(1 for r in rows if r[1] != "tracking" and r[3] != "all" and r[7])
     rises = sum(1 for r in rows if r[1] != "tracking" and not r[7])
     shown = f"{min(len(lead), limit)} of {len(lead)}" if len(lead) > limit else f"{len(lead)}"

@@ -5,7 +5,8 @@ dbt unit tests check the models' SQL, not the day's data: they run in `make test
 
 The venv's own dbt is run as a subprocess (never whatever `dbt` is on PATH), with the environment of
 `Settings.dbt_env()` and `--vars` from `Settings.dbt_vars()`, so the CLI and Dagster build the same thing.
-Progress is streamed one line per finished node. The outcome is counted from the same streamed JSON events,
+Progress is a rich progress bar fed by the streamed JSON events (nodes done of total, the node running), with
+failed and warned nodes printed above it. The outcome is counted from the same streamed JSON events,
 not from run_results.json: dbt does not write that file when it aborts mid-run (e.g. a DuckDB error outside
 a model's SQL), and a summary of zeros after 90 nodes had run hid what happened.
 """
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -44,6 +46,8 @@ _KINDS = {"seed": "seeds", "model": "models", "test": "data tests", "unit_test":
 _FAILED = {"error", "fail", "runtime error"}
 # node_info.node_status values that end a node; unit tests leave it "None" and carry theirs in data.status.
 _FINAL = {"success", "pass", "warn", "skipped", "no-op", *_FAILED}
+# dbt's words for a --select that matches nothing (a warning dbt is told to raise; see run_dbt_build)
+_UNMATCHED = re.compile(r"selection criterion '(.+?)' does not match any enabled nodes")
 
 
 def dbt_executable() -> Path:
@@ -109,6 +113,7 @@ class BuildResult:
     elapsed_s: float = 0.0
     error: str | None = None  # a dbt error outside any node (project does not parse, warehouse locked ...)
     total: int = 0  # nodes dbt selected; more than len(nodes) when it stopped early
+    unmatched: list[str] = field(default_factory=list)  # --select values that match no node (nothing was built)
 
     @property
     def failures(self) -> list[NodeResult]:
@@ -182,6 +187,7 @@ class DbtEvents:
         self.node_errors: dict[str, str] = {}  # unique_id -> the real error (DuckDB text, unit test diff ...)
         self.errors: list[str] = []  # dbt errors outside any node
         self.raw: list[str] = []  # lines that are not dbt events (a crash before logging started)
+        self.unmatched: list[str] = []  # --select values dbt found no node for
         self.total = 0
 
     def feed(self, line: str) -> dict | None:
@@ -206,6 +212,8 @@ class DbtEvents:
             self.node_errors.setdefault(uid, _strip(data.get("exc") or info.get("msg")))
         elif info.get("level") == "error" and not uid and name != "MainStackTrace":
             self.errors.append(_strip(data.get("exc") or info.get("msg")))
+        if name in ("NoNodesForSelectionCriteria", "MainEncounteredError"):
+            self.unmatched += [s for s in _UNMATCHED.findall(str(info.get("msg"))) if s not in self.unmatched]
         return event
 
     def _result(self, uid: str, node: dict, data: dict, info: dict) -> None:
@@ -257,15 +265,57 @@ def _run_streaming(cmd: list[str], env: dict[str, str], events: DbtEvents, on_ev
         return proc.wait()
 
 
-def _progress_printer(console: Console) -> Callable[[dict], None]:
-    def on_line(event: dict) -> None:
-        info = event.get("info", {})
-        if info.get("name") in _RESULT_EVENTS:
-            msg = re.sub(r"\s*\.{3,}\s*", " ", " ".join(str(info.get("msg", "")).split()))
-            style = "red" if info.get("level") == "error" else ("yellow" if info.get("level") == "warn" else None)
-            console.print(Text(msg, style=style) if style else Text(msg), highlight=False)
+class _BuildProgress:
+    """A progress bar of dbt nodes done of total, naming the latest node running; a failed or warned node is
+    printed above the bar as it ends. Fed one event at a time; without a terminal only the final bar is printed."""
 
-    return on_line
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("dbt build"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}", markup=False),
+            console=console,
+        )
+        self.task = self.progress.add_task("build", total=None, current="parsing the project")
+        self.running: dict[str, str] = {}  # unique_id -> "model fct_sessions", in start order
+        self.done: set[str] = set()
+        self.total = 0
+
+    def __enter__(self) -> _BuildProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.done:
+            self.progress.update(self.task, current="")
+        else:  # dbt stopped before any node (a bad --select, a project that does not parse): no empty bar left
+            self.progress.live.transient = True
+        self.progress.stop()
+
+    def __call__(self, event: dict) -> None:
+        info, data = event.get("info", {}), event.get("data", {})
+        node = data.get("node_info") or {}
+        uid, name = node.get("unique_id") or "", info.get("name")
+        total = int(data.get("total") or data.get("num_models") or 0)
+        if name == "LogStartLine" and uid:
+            self.running[uid] = f"{node.get('resource_type', '')} {node.get('node_name', '')}".strip()
+        elif name in _RESULT_EVENTS and uid:
+            self.running.pop(uid, None)
+            self.done.add(uid)
+            if info.get("level") in ("error", "warn"):
+                msg = re.sub(r"\s*\.{3,}\s*", " ", " ".join(str(info.get("msg", "")).split()))
+                style = "red" if info.get("level") == "error" else "yellow"
+                self.progress.console.print(Text(msg, style=style), highlight=False)
+        elif name in ("FoundStats", "ConcurrencyLine"):  # parsed; dbt compiles and connects before node 1
+            self.progress.update(self.task, current="starting")
+            return
+        else:
+            return
+        self.total = max(self.total, total)
+        current = next(reversed(self.running.values()), "")
+        self.progress.update(self.task, total=self.total or None, completed=len(self.done), current=current)
 
 
 def run_dbt_build(
@@ -289,20 +339,29 @@ def run_dbt_build(
         args.append("--full-refresh")
     for sel in _flatten(select):
         args += ["--select", sel]
+    if select:  # a selection that matches nothing is an error, before anything is built (dbt only warns)
+        args += ["--warn-error-options", json.dumps({"error": ["NoNodesForSelectionCriteria"]})]
     cmd = dbt_args(settings, *args)
     started = time.time()
     events = DbtEvents()
     try:
-        code = _run_streaming(cmd, dbt_subprocess_env(settings), events, _progress_printer(console))
+        with _BuildProgress(console) as progress:
+            code = _run_streaming(cmd, dbt_subprocess_env(settings), events, progress)
     except OSError as exc:
         return BuildResult(success=False, log_path=log_path, error=f"could not start dbt: {exc}")
     # run_results.json only when the stream had no node results (e.g. dbt's log format changed).
     nodes = events.results() or _read_run_results(settings.dbt_target_dir, started)
     elapsed = time.time() - started
-    success = code == 0 and not any(n.failed for n in nodes)
+    success = code == 0 and not any(n.failed for n in nodes) and not events.unmatched
     error = None if success else events.first_error(nodes, code)
     return BuildResult(
-        success=success, log_path=log_path, nodes=nodes, elapsed_s=elapsed, error=error, total=events.total
+        success=success,
+        log_path=log_path,
+        nodes=nodes,
+        elapsed_s=elapsed,
+        error=error,
+        total=events.total,
+        unmatched=events.unmatched,
     )
 
 

@@ -17,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Piped output (make demo, CI logs) gets 120 columns instead of rich's 80 so tables stay readable.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -32,6 +33,33 @@ def _settings():
         return load_settings()
     except ConfigError as exc:
         raise UserError(str(exc)) from None
+
+
+def check_out(out: Path, suffixes: tuple[str, ...]) -> None:
+    """An --out file must be of a kind the command writes, in a directory that exists (a typo creates nothing)."""
+    if out.suffix.lower() not in suffixes:
+        raise UserError(f"--out {out}: write {' or '.join(suffixes)} (not {out.suffix or 'a file without one'})")
+    if out.is_dir():
+        raise UserError(f"--out {out} is a directory: name a file in it")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: the directory {out.parent} does not exist; create it first")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"northstar {version('northstar')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """northstar: marketing analytics from landing files to KPI marts in DuckDB."""
 
 
 @app.command()
@@ -131,6 +159,11 @@ def build(
     from northstar.build import run_dbt_build
 
     result = run_dbt_build(_settings(), select=select, full_refresh=full_refresh, unit_tests=unit_tests)
+    if result.unmatched:
+        raise UserError(
+            f"--select {' '.join(result.unmatched)} matches no dbt model, seed or test"
+            " (check the name; `.venv/bin/dbt ls` lists them)"
+        )
     console.print(result.summary())
     if not result.success:
         raise typer.Exit(1)
@@ -183,6 +216,8 @@ def report(
     """Write the self-contained HTML KPI report from the serving file."""
     from northstar.serve.report import write_report
 
+    if out is not None:
+        check_out(out, (".html", ".htm"))
     path = write_report(_settings(), out=out)
     console.print(f"Report written to [bold]{path}[/bold]")
 
@@ -214,7 +249,13 @@ def docs() -> None:
     """Build dbt docs into warehouse/docs/."""
     from northstar.build import build_docs
 
-    path = build_docs(_settings())
+    settings = _settings()
+    if not settings.warehouse_path.exists():  # dbt would create an empty database and document nothing
+        raise UserError(f"No warehouse at {settings.warehouse_path}: run `northstar build` (or `make demo`) first.")
+    try:
+        path = build_docs(settings)
+    except RuntimeError as exc:
+        raise UserError(" ".join(str(exc).split())) from None
     console.print(f"dbt docs written to [bold]{path}[/bold]")
 
 
@@ -282,8 +323,25 @@ def demo(
 
 
 def main() -> None:
+    """Run the CLI. A user's error (a bad option, a missing file, a wrong name) is one line and exit code 2."""
+    from rich.markup import escape
+
+    from northstar.db import WarehouseMissingError
+
+    def one_line(message: str) -> None:
+        err_console.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", soft_wrap=True)
+
     try:
-        app()
-    except UserError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
+        code = app(standalone_mode=False, prog_name="northstar")
+    except typer.TyperException as exc:  # typer's click: unknown command or option, bad value, bare `northstar`
+        code = getattr(exc, "exit_code", 2)
+        if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
+            ctx = getattr(exc, "ctx", None)
+            one_line(f"{exc.format_message()} (see `{ctx.command_path if ctx else 'northstar'} -h`)")
+    except typer.Abort:
+        err_console.print("[red]aborted[/red]")
+        code = 130
+    except (UserError, WarehouseMissingError, ConfigError) as exc:
+        one_line(str(exc))
+        code = 2
+    sys.exit(code if isinstance(code, int) else 0)

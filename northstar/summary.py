@@ -8,30 +8,22 @@ from __future__ import annotations
 import duckdb
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from northstar.config import Settings
-
-
-def _money(value: float | None, currency: str) -> str:
-    return "n/a" if value is None else f"{value:,.0f} {currency}"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
-
-
-def _ratio(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+from northstar.serve import fmt
+from northstar.tables import Fitted
 
 
 def kpi_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> Group:
     """Headline numbers of the latest month, the latest declines that fired an alert, paid campaign verdicts."""
     cur = settings.reporting_currency
     month = con.execute("select max(month) from marts.fct_kpi_scorecard").fetchone()[0]
+    label = fmt.month_label(month) if month else "(no data)"
 
-    headline = Table(title=f"Headline KPIs, month {month}", show_lines=False)
+    headline = Table(title=f"Headline KPIs, {label}", show_lines=False)
     for col in ("kpi", "actual", "target", "attainment", "on track"):
-        headline.add_column(col, justify="left" if col == "kpi" else "right")
+        headline.add_column(col, justify="left" if col == "kpi" else "right", no_wrap=col != "kpi")
     rows = con.execute(
         """
         select kpi, actual, target, attainment, on_track, is_north_star
@@ -42,15 +34,13 @@ def kpi_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> Group:
         """,
         [month],
     ).fetchall()
-    fmt = {"conversion_rate": _pct, "roas": _ratio}
     for kpi, actual, target, attainment, on_track, is_north_star in rows:
-        show = fmt.get(kpi, lambda v: _money(v, cur))
-        label = f"[bold]★ {kpi} (north star)[/bold]" if is_north_star else kpi
+        name = Text(f"★ {kpi} (north star)", style="bold") if is_north_star else Text(kpi)
         headline.add_row(
-            label,
-            show(actual),
-            show(target),
-            _pct(attainment),
+            name,
+            fmt.kpi_value(kpi, actual, cur),
+            fmt.kpi_value(kpi, target, cur),
+            fmt.pct(attainment, 2),
             "" if on_track is None else ("yes" if on_track else "[red]no[/red]"),
         )
 
@@ -62,7 +52,8 @@ def kpi_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> Group:
         f"{n_alerts} alerts in all ({n_declines} declines), per channel too: marts.fct_kpi_alerts and the report"
     )
     for col in ("date", "kpi", "change", "p-value", "severity", "suspected step"):
-        alerts.add_column(col)
+        number = col in ("date", "change", "p-value")
+        alerts.add_column(col, justify="right" if number and col != "date" else "left", no_wrap=number)
     for alert_date, kpi, change, p_value, severity, step in con.execute(
         """
         select alert_date, kpi, change, significance, severity, suspected_step
@@ -72,21 +63,30 @@ def kpi_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> Group:
         limit 8
         """
     ).fetchall():
-        alerts.add_row(str(alert_date), kpi, _pct(change), f"{p_value:.1e}", str(severity), step or "")
+        row = (str(alert_date), Text(kpi), fmt.pct(change, 2), f"{p_value:.1e}", Text(str(severity)), Text(step or ""))
+        alerts.add_row(*row)
 
-    verdicts = Table(title=f"Campaign recommendations, month {month}")
+    # Campaigns by name, as `northstar kpis` shows them: the key only where two of the month share a name.
+    verdicts = Table(title=f"Campaign recommendations, {label}")
     for col in ("campaign", "recommendation", "reason"):
         verdicts.add_column(col)
-    for campaign_key, recommendation, reason in con.execute(
+    campaigns = con.execute(
         """
-        select campaign_key, recommendation, recommendation_reason
+        select campaign_name, campaign_key, spend > 0 and recommendation <> 'not enough data' as judged,
+            recommendation, recommendation_reason
         from marts.fct_campaign_performance
         where month = (select max(month) from marts.fct_campaign_performance)
-          and spend > 0 and recommendation <> 'not enough data'
-        order by case recommendation when 'cut' then 0 when 'fix' then 1 when 'scale' then 2 else 3 end, campaign_key
-        limit 12
         """
-    ).fetchall():
-        verdicts.add_row(campaign_key, recommendation, reason)
+    ).fetchall()
+    names = fmt.campaign_labels([(name, key) for name, key, *_ in campaigns])
+    order = {"cut": 0, "fix": 1, "scale": 2}
+    picked = sorted(
+        ((rec, name, why) for name, (*_, judged, rec, why) in zip(names, campaigns, strict=True) if judged),
+        key=lambda r: (order.get(r[0], 3), r[1]),
+    )
+    for recommendation, name, reason in picked[:12]:
+        verdicts.add_row(Text(name), Text(recommendation or ""), Text(reason or ""))
+    if not picked:
+        verdicts.caption = "none: no paid campaign has enough conversions for a verdict this month"
 
-    return Group(headline, alerts, verdicts)
+    return Group(Fitted(headline), Fitted(alerts), Fitted(verdicts))

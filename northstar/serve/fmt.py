@@ -141,3 +141,18 @@ def kpi_label(kpi: str) -> str:
         return kpi.upper()
     words = kpi.replace("_", " ")
     return words[:1].upper() + words[1:]
+
+
+def month_label(month: date) -> str:
+    """2026-03-01 -> March 2026."""
+    return month.strftime("%B %Y")
+
+
+def campaign_labels(campaigns: list[tuple[str | None, str]]) -> list[str]:
+    """Campaigns by name, as `kpis`, the report and the summary show them: (name, key) -> "name"; "name (key)" when
+    two of the list share a name; the key when there is no name."""
+    names = [name or key for name, key in campaigns]
+    return [
+        f"{label} ({key})" if names.count(label) > 1 and label != key else label
+        for label, (_name, key) in zip(names, campaigns, strict=True)
+    ]

@@ -13,14 +13,16 @@ from pathlib import Path
 import duckdb
 from rich import box
 from rich.console import Console
-from rich.measure import Measurement
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from northstar.alerts_digest import alerts_table
-from northstar.cli import UserError
+from northstar.cli import UserError, check_out
 from northstar.config import Settings
 from northstar.db import WarehouseMissingError, connect_serving
 from northstar.serve import fmt
+from northstar.tables import Fitted, print_table
 
 MAX_PRINTED_ROWS = 100
 
@@ -46,9 +48,9 @@ def result_table(columns: list[str], rows: list[tuple], title: str | None = None
     table = Table(title=title, title_justify="left")
     numeric = [all(isinstance(r[i], int | float) or r[i] is None for r in rows) and rows for i in range(len(columns))]
     for name, is_num in zip(columns, numeric, strict=True):
-        table.add_column(name, justify="right" if is_num else "left")
+        table.add_column(Text(name), justify="right" if is_num else "left", no_wrap=bool(is_num))
     for row in rows[:MAX_PRINTED_ROWS]:
-        table.add_row(*(fmt.cell(v) for v in row))
+        table.add_row(*(Text(fmt.cell(v)) for v in row))  # Text: a value is never read as markup
     total = len(rows) if total is None else total
     if total > MAX_PRINTED_ROWS:
         table.caption = f"first {MAX_PRINTED_ROWS:,} of {total:,} rows: use --out file.csv or .parquet for all"
@@ -63,8 +65,8 @@ def run_query(settings: Settings, sql: str, out: Path | None = None, console: Co
     sql = sql.strip().rstrip(";").strip()
     if not sql:
         raise UserError('no SQL given: northstar query "select * from kpi_daily limit 10"')
-    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
-        raise UserError(f"--out {out}: write .csv or .parquet")
+    if out is not None:
+        check_out(out, (".csv", ".parquet"))
     con = _connect(settings)
     try:
         try:
@@ -76,38 +78,24 @@ def run_query(settings: Settings, sql: str, out: Path | None = None, console: Co
             return 0
         try:
             if out is not None:
-                out.parent.mkdir(parents=True, exist_ok=True)
                 if out.suffix.lower() == ".csv":
                     rel.write_csv(str(out), header=True)
-                    rows = con.execute(f"select count(*) from read_csv({_quote(out)})").fetchone()[0]
+                    # header = true: sniffed, the header of a 1-row all-text result passes for a row
+                    rows = con.execute(f"select count(*) from read_csv({_quote(out)}, header = true)").fetchone()[0]
                 else:
                     rel.write_parquet(str(out))
                     rows = con.execute(f"select count(*) from read_parquet({_quote(out)})").fetchone()[0]
-                console.print(f"Wrote {rows:,} rows to [bold]{out}[/bold]")
+                console.print(f"Wrote {rows:,} row{'s' if rows != 1 else ''} to [bold]{escape(str(out))}[/bold]")
                 return rows
             # Fetch one row more than we print, and count only when there are more.
             head = rel.limit(MAX_PRINTED_ROWS + 1).fetchall()
             total = len(head) if len(head) <= MAX_PRINTED_ROWS else rel.aggregate("count(*)").fetchall()[0][0]
-            _print_wide(console, result_table(rel.columns, head, total=total))
+            print_table(console, Fitted(result_table(rel.columns, head, total=total)))
             return total
         except duckdb.Error as exc:
             raise _query_error(exc) from None
     finally:
         con.close()
-
-
-def _print_wide(console: Console, table: Table) -> None:
-    """In a terminal, fit its width; when piped or logged (no width to fit), print the table at its natural width."""
-    if console.is_terminal:
-        console.print(table)
-        return
-    width = console.width
-    natural = Measurement.get(console, console.options.update(width=1000, max_width=1000), table).maximum
-    console.width = min(max(natural, width), 1000)
-    try:
-        console.print(table)
-    finally:
-        console.width = width
 
 
 def _quote(path: Path) -> str:
@@ -184,7 +172,7 @@ order by b.channel is null, b.spend desc, b.revenue desc, b.channel
 CAMPAIGN_KPIS_SQL = """
 select
     campaign_key,
-    coalesce(campaign_name, campaign_key) as campaign,
+    campaign_name,
     channel,
     spend,
     attributed_conversions as conversions,
@@ -238,9 +226,10 @@ def print_kpis(
         console.print(f"No data for {label}.")
         return []
     if alerts is not None:
-        _print_wide(console, alerts)
+        print_table(console, Fitted(alerts))
     m = lambda v: fmt.money(v, currency)  # noqa: E731
     m2 = lambda v: fmt.money(v, currency, 2)  # noqa: E731
+    # Numbers never wrap or shrink (tables.Fitted); names and reasons wrap; text from data is Text, never markup.
     if by == "channel":
         table = Table(
             title=f"KPIs by channel, {label} ({currency})", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1)
@@ -248,11 +237,11 @@ def print_kpis(
         heads = ["channel", "spend", "sessions", "conv %", "conv", "CPA", "orders", "revenue", "ROAS"]
         heads += ["attr. conv", "attr. revenue"]
         for i, h in enumerate(heads):
-            table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
+            table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i > 0)
         for i, r in enumerate(rows):
             style = "bold" if r["channel"] == "Total" else None
             table.add_row(
-                r["channel"],
+                Text(r["channel"] or ""),
                 m(r["spend"]),
                 fmt.count(r["sessions"]),
                 fmt.pct(r["conversion_rate"], 2),
@@ -272,28 +261,25 @@ def print_kpis(
         )
     else:
         table = Table(title=f"KPIs by campaign, {label} ({currency})", title_justify="left", box=box.SIMPLE_HEAD)
-        for i, h in enumerate(
-            ["campaign", "channel", "spend", "attr. conv", "attr. CPA", "target", "break-even", "ROAS", "do", "why"]
-        ):
-            # numbers never wrap; the reason takes what width is left
-            table.add_column(h, justify="right" if 2 <= i <= 7 else "left", no_wrap=i < 9, ratio=1 if i == 9 else None)
+        heads = ["campaign", "channel", "spend", "attr. conv", "attr. CPA", "target", "break-even", "ROAS", "do", "why"]
+        for i, h in enumerate(heads):
+            table.add_column(h, justify="right" if 2 <= i <= 7 else "left", no_wrap=2 <= i <= 7)
         colours = {"scale": "green", "keep": "cyan", "fix": "yellow", "cut": "red"}
-        names = [r["campaign"] for r in rows]
-        for r in rows:
-            if names.count(r["campaign"]) > 1:  # two campaigns, one name: tell them apart by their key
-                r["campaign"] = f"{r['campaign']} ({r['campaign_key']})"
+        labels = fmt.campaign_labels([(r["campaign_name"], r["campaign_key"]) for r in rows])
+        for r, name in zip(rows, labels, strict=True):
+            r["campaign"] = name
             rec = r["recommendation"] or ""
             table.add_row(
-                r["campaign"],
-                r["channel"] or "",
+                Text(name),
+                Text(r["channel"] or ""),
                 m(r["spend"]),
                 fmt.count(None if r["conversions"] is None else round(r["conversions"], 1)),
                 m2(r["cpa"]) if r["spend"] else "–",
                 m2(r["target_cpa"]),
                 m2(r["break_even_cpa"]),
                 fmt.ratio(r["roas"]),
-                f"[{colours[rec]}]{rec}[/]" if rec in colours else rec,
-                r["recommendation_reason"] or "",
+                Text(rec, style=colours.get(rec, "")),
+                Text(r["recommendation_reason"] or ""),
             )
-    _print_wide(console, table)
+    print_table(console, Fitted(table))
     return rows

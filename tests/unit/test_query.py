@@ -50,13 +50,33 @@ def test_query_shows_the_first_rows_and_says_how_many_there_are(settings: Settin
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_query_writes_csv_or_parquet(settings: Settings, tmp_path: Path, suffix: str) -> None:
-    out = tmp_path / "sub" / f"kpis{suffix}"
+    out = tmp_path / f"kpis{suffix}"
     console = _console()
     assert run_query(settings, "select * from kpi_daily where channel = 'Email'", out=out, console=console) == 59
     reader = "read_csv" if suffix == ".csv" else "read_parquet"
     with duckdb.connect() as con:
         assert con.execute(f"select count(*), sum(revenue) from {reader}('{out}')").fetchone() == (59, 59 * 80.0)
     assert f"Wrote 59 rows to {out}" in console.export_text()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_query_out_counts_the_rows_it_wrote(settings: Settings, tmp_path: Path, suffix: str) -> None:
+    """A 1-row all-text result is 1 row (read back with a sniffed header, the CSV's header passed for a row)."""
+    console = _console()
+    out = tmp_path / f"one{suffix}"
+    assert run_query(settings, "select 'a' as x, 'b' as y", out=out, console=console) == 1
+    assert f"Wrote 1 row to {out}" in console.export_text()
+    assert run_query(settings, "select 'a' as x where false", out=tmp_path / f"none{suffix}", console=console) == 0
+
+
+def test_query_out_refuses_a_missing_directory_and_creates_nothing(settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "nonexistent" / "dir" / "x.csv"
+    with pytest.raises(UserError, match=r"the directory .*nonexistent/dir does not exist"):
+        run_query(settings, "select 1 as n", out=out, console=_console())
+    assert not (tmp_path / "nonexistent").exists()
+    with pytest.raises(UserError, match="is a directory"):
+        (tmp_path / "d.csv").mkdir()
+        run_query(settings, "select 1 as n", out=tmp_path / "d.csv", console=_console())
 
 
 def test_query_cannot_change_the_serving_file(settings: Settings) -> None:
