@@ -201,7 +201,7 @@ def publish() -> None:
 def run(
     day: Annotated[str | None, typer.Option("--date", help="The day being processed, YYYY-MM-DD.")] = None,
 ) -> None:
-    """load -> build -> check -> publish: what the daily schedule runs."""
+    """load -> build -> check -> publish -> report: what the daily schedule runs."""
     from northstar.pipeline import run_pipeline
 
     ok = run_pipeline(_settings(), day=day, console=console)
