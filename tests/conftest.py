@@ -9,8 +9,7 @@ import duckdb
 import pytest
 
 # On top of serve.sample_marts (3 channels, every day the same: 350 sessions and 6 orders):
-# - fct_kpi_alerts as issue 11 shapes it: kind (business / tracking), direction (decline / rise), and one
-#   tracking alert on 2026-02-21 whose message would be markup if it were not escaped;
+# - one tracking alert in fct_kpi_alerts on 2026-02-21 whose message would be markup if it were not escaped;
 # - a tracking outage on 2026-02-21 and 2026-02-14: sessions a tenth (20 + 5 + 10 = 35), orders held (6);
 # - 2 feed orders no session carries on 2026-02-25, in the channel (untracked);
 # - fct_revenue_reconciliation (its columns as models/marts/reconciliation describes them) for 2026-02-27 and
@@ -21,13 +20,10 @@ import pytest
 #   3 + 2.5 = 5.5 attributed purchases (11 / 7 = 1.57x, 13 / 5.5 = 2.36x, together 24 / 12.5 = 1.92x); tv spends
 #   50 and claims nothing.
 HEALTH_SQL = """
-alter table marts.fct_kpi_alerts add column kind varchar default 'business';
-update marts.fct_kpi_alerts set kind = 'business',
-    direction = case when direction = 'down' then 'decline' else 'rise' end;
 insert into marts.fct_kpi_alerts by name
 select date '2026-02-21' as alert_date, 'sessions_per_order' as kpi, 'all' as scope, 'all' as scope_value,
     'tracking' as kind, 1 as window_days, 5.8 as actual, 58.3 as baseline, -0.9 as change, 1e-6 as significance,
-    1e-6 as p_value, 'critical' as severity, 'decline' as direction,
+    1e-6 as p_value, 'critical' as severity, 'decline' as direction, true as is_adverse,
     'sessions -90.0% while feed orders are steady: tracking loss suspected <img src=x onerror=alert(2)>' as message;
 
 update marts.fct_kpi_daily set sessions = sessions // 10 where date in ('2026-02-21', '2026-02-14');

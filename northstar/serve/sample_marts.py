@@ -220,9 +220,11 @@ create or replace table marts.fct_kpi_alerts as
 select
     cast(alert_date as date) as alert_date, kpi, scope, scope_value, cast(7 as bigint) as window_days,
     cast(actual as double) as actual, cast(baseline as double) as baseline,
-    cast(actual / baseline - 1 as double) as change, cast(-5.2 as double) as z_score,
-    cast(p_value as double) as significance, cast(p_value as double) as p_value, severity,
-    case when actual < baseline then 'down' else 'up' end as direction,
+    'business' as kind, cast(actual / baseline - 1 as double) as change, cast(-5.2 as double) as z_score,
+    cast(p_value as double) as significance, cast(p_value as double) as p_value,
+    cast(p_value * 4 as double) as q_value, cast(4 as bigint) as tests_on_day, severity,
+    case when actual < baseline then 'decline' else 'rise' end as direction,
+    actual < baseline as is_adverse,
     cast(suspected_step as varchar) as suspected_step,
     kpi || ' ' || case when actual < baseline then 'fell' else 'rose' end || ' '
         || cast(round(abs(actual / baseline - 1) * 100) as integer) || ' % (' || scope_value || ')' as message
@@ -230,7 +232,7 @@ from (values
     ('{last}', 'conversion_rate', 'channel', 'Paid Search', 0.005, 0.02, 0.0001, 'critical',
      'add_to_cart → checkout'),
     ('{last}', 'conversion_rate', 'all', 'all', 0.0143, 0.02, 0.001, 'warning', 'add_to_cart → checkout'),
-    ('2026-02-10', 'sessions', 'all', 'all', 2800.0, 2100.0, 0.0001, 'warning', null)
+    ('2026-02-10', 'sessions', 'all', 'all', 2800.0, 2100.0, 0.0001, 'info', null)
 ) as t(alert_date, kpi, scope, scope_value, actual, baseline, p_value, severity, suspected_step);
 
 create or replace table marts.fct_funnel_daily as
