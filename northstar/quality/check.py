@@ -267,7 +267,8 @@ def run_checks(
                 runnable.append((name, {**data, "expectations": ready}))
     finally:
         con.close()
-    _run_gx(settings, runnable, run_date, report, progress)
+    if runnable:  # nothing to validate (e.g. no table built yet): say so without loading GX
+        _run_gx(settings, runnable, run_date, report, progress)
     _describe_unexpected_rows(settings, report, {n: batch_query(d, run_date, tz) for n, d in runnable})
     summary = {
         "run_date": run_date.isoformat(),
@@ -458,6 +459,7 @@ def _run_gx(
 
 
 def _collect(outcome: SuiteOutcome, validation: Any) -> None:
+    """One ExpectationOutcome per expectation GX validated for the suite."""
     for r in validation.results:
         cfg = r.expectation_config
         kw = cfg.kwargs
