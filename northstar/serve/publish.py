@@ -36,6 +36,8 @@ SERVING_SCHEMA = "marts"
 PARQUET_VERSIONS_DIR = ".parquet_versions"
 # Parquet versions kept: the current one and the ones just replaced, which a slow reader may still be reading.
 PARQUET_VERSIONS_KEPT = 3
+# The serving file is published read-only for everyone (r--r--r--): only publish replaces it, by rename.
+SERVING_FILE_MODE = 0o444
 
 # Friendly views for the common questions, created in schema `main` of the serving file so that
 # `select * from kpi_daily` works in any client. DuckDB 1.x readers bind them, so they use only plain SQL
@@ -52,6 +54,24 @@ VIEW_DESCRIPTIONS: dict[str, str] = {
     "alerts": "KPI changes that are both large and statistically significant (last 7 days vs the 28 days before).",
     "attribution": "Macro conversions credited to channels per month under every attribution model: "
     "conversions credited, attributed revenue, gross margin and value.",
+}
+
+
+# Where each view's column descriptions come from: the marts it selects from, in order (columns a view
+# computes itself are described in ATTRIBUTION_COLUMNS). BI tools show them next to the column names.
+VIEW_COLUMN_SOURCES: dict[str, list[str]] = {
+    "kpi_daily": ["fct_kpi_daily", "dim_campaigns"],
+    "funnel": ["fct_funnel_daily"],
+    "campaigns": ["fct_campaign_performance", "dim_campaigns"],
+    "scorecard": ["fct_kpi_scorecard"],
+    "alerts": ["fct_kpi_alerts"],
+    "attribution": ["fct_attributed_conversions"],
+}
+ATTRIBUTION_COLUMNS = {
+    "month": "First day of the month the conversions count in (kpi_date: an order's feed day, else the "
+    "converting session's day), as in the campaigns view and the scorecard.",
+    "model": "Attribution model: first_touch, last_touch, last_non_direct, linear, position_based, time_decay.",
+    "conversions": "Macro conversions credited to the channel by the model (sum of credit).",
 }
 
 
@@ -72,8 +92,11 @@ def _attribution_sql(columns: dict[str, set[str]]) -> str:
     sums = ["sum(a.credit) as conversions"] + [
         f"sum(a.{c}) as {c}" for c in ("attributed_revenue", "attributed_gross_margin", "attributed_value") if c in have
     ]
+    # The month of kpi_date, the day fct_campaign_performance and fct_kpi_scorecard count a conversion on, so the
+    # view's monthly totals are theirs (marts from before kpi_date existed have only conversion_date).
+    day = "kpi_date" if "kpi_date" in have else "conversion_date"
     return (
-        "select cast(date_trunc('month', a.conversion_date) as date) as month, a.model as model, "
+        f"select cast(date_trunc('month', a.{day}) as date) as month, a.model as model, "
         f"a.channel as channel, {', '.join(sums)} "
         "from marts.fct_attributed_conversions as a group by 1, 2, 3"
     )
@@ -190,6 +213,36 @@ def _data_through(con: duckdb.DuckDBPyConnection, marts: Iterable[str]) -> date 
     return None
 
 
+def _warehouse_comments(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Table and column comments of the marts in catalog `wh` (dbt writes them from the models' YAML:
+    persist_docs in dbt_project.yml); CREATE TABLE AS does not copy them."""
+    tables = dict(
+        con.execute(
+            """
+            select table_name, comment from duckdb_tables() where database_name = 'wh' and schema_name = ?
+                and comment is not null
+            union all
+            select view_name, comment from duckdb_views() where database_name = 'wh' and schema_name = ?
+                and comment is not null
+            """,
+            [SERVING_SCHEMA, SERVING_SCHEMA],
+        ).fetchall()
+    )
+    columns: dict[str, dict[str, str]] = {}
+    for table, column, comment in con.execute(
+        "select table_name, column_name, comment from duckdb_columns() "
+        "where database_name = 'wh' and schema_name = ? and comment is not null",
+        [SERVING_SCHEMA],
+    ).fetchall():
+        columns.setdefault(table, {})[column] = comment
+    return tables, columns
+
+
+def _comment_columns(con: duckdb.DuckDBPyConnection, relation: str, comments: dict[str, str]) -> None:
+    for column, comment in comments.items():
+        con.execute(f"comment on column {relation}.{_quote_ident(column)} is {_quote_str(comment)}")
+
+
 def _write_serving_file(
     con: duckdb.DuckDBPyConnection, settings: Settings, tmp_path: Path, marts: list[str], meta: dict[str, object]
 ) -> tuple[dict[str, int], list[str], list[str]]:
@@ -202,12 +255,15 @@ def _write_serving_file(
     # One transaction: one commit (one fsync) instead of one per statement.
     con.execute("begin transaction")
     con.execute(f"create schema {SERVING_SCHEMA}")
+    table_comments, column_comments = _warehouse_comments(con)
     row_counts: dict[str, int] = {}
     for mart in marts:
-        ident = _quote_ident(mart)
-        con.execute(f"create table {SERVING_SCHEMA}.{ident} as select * from wh.{SERVING_SCHEMA}.{ident}")
-        row_counts[mart] = con.execute(f"select count(*) from {SERVING_SCHEMA}.{ident}").fetchone()[0]
-        con.execute(f"comment on table {SERVING_SCHEMA}.{ident} is {_quote_str(f'{mart}: see MARTS.md')}")
+        relation = f"{SERVING_SCHEMA}.{_quote_ident(mart)}"
+        con.execute(f"create table {relation} as select * from wh.{relation}")
+        row_counts[mart] = con.execute(f"select count(*) from {relation}").fetchone()[0]
+        comment = table_comments.get(mart) or f"{mart}: see MARTS.md"
+        con.execute(f"comment on table {relation} is {_quote_str(comment)}")
+        _comment_columns(con, relation, column_comments.get(mart, {}))
 
     columns: dict[str, set[str]] = {}
     for table, column in con.execute(
@@ -219,6 +275,12 @@ def _write_serving_file(
     for name, sql in view_sql.items():
         con.execute(f"create view main.{name} as {sql}")
         con.execute(f"comment on view main.{name} is {_quote_str(VIEW_DESCRIPTIONS[name])}")
+        described: dict[str, str] = dict(ATTRIBUTION_COLUMNS) if name == "attribution" else {}
+        for mart in VIEW_COLUMN_SOURCES[name]:  # the first source that describes a column wins
+            for column, comment in column_comments.get(mart, {}).items():
+                described.setdefault(column, comment)
+        in_view = {r[0] for r in con.execute(f"describe main.{name}").fetchall()}
+        _comment_columns(con, f"main.{name}", {c: d for c, d in described.items() if c in in_view})
     views = list(view_sql)
     skipped = [name for name in VIEW_DESCRIPTIONS if name not in view_sql]
 
@@ -331,6 +393,17 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _replace_read_only(src: Path, dst: Path) -> None:
+    """os.replace; Windows refuses to rename over a read-only file, so there the old one is made writable first."""
+    try:
+        os.replace(src, dst)
+    except PermissionError:
+        if os.name != "nt" or not dst.exists():
+            raise
+        os.chmod(dst, 0o644)
+        os.replace(src, dst)
+
+
 def _remove_stale_temporaries(out_dir: Path, serving_name: str) -> None:
     """Temp files of a publish that was killed (its process is gone) are removed; a running one's are kept."""
     for leftover in out_dir.glob(f".{serving_name}.tmp-*"):
@@ -386,10 +459,13 @@ def publish(settings: Settings) -> PublishResult:
         files = _write_parquet(con, parquet_version, marts)
         con.close()
         _check_complete(tmp_serving, parquet_version, row_counts)
+        # Read-only on disk: a reader that forgets read_only (`duckdb serving.duckdb`) cannot write into it.
+        # Renaming over it needs only the directory to be writable, so the next publish still replaces it.
+        os.chmod(tmp_serving, SERVING_FILE_MODE)
         for path in [tmp_serving, *files, parquet_version]:
             _fsync(path)
         # Both outputs are complete and on disk: swap them in. Each swap is one rename.
-        os.replace(tmp_serving, settings.serving_path)
+        _replace_read_only(tmp_serving, settings.serving_path)
         swapped = True
         _swap_parquet(settings, parquet_version)
         _fsync(out_dir)

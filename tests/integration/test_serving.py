@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -190,3 +192,97 @@ def test_every_view_reads_in_the_duckdb_1x_command_line_client(settings: Setting
     )
     if duckdb.__version__.startswith("2."):
         assert proc.returncode != 0 and "version number" in (proc.stderr + proc.stdout)
+
+
+def _as_a_plain_user() -> list[str]:
+    """A command prefix that makes file modes bind: root ignores them unless it drops CAP_DAC_OVERRIDE."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv (util-linux): file modes do not bind root")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner"]
+
+
+WRITE_INTO = (
+    "import sys, duckdb\n"
+    "con = duckdb.connect(sys.argv[1])\n"  # a plain read-write open, as `duckdb serving.duckdb` does
+    "con.execute('create table main.scratch as select 1 as x')\n"
+    "con.close()\n"
+)
+
+
+def test_serving_file_is_read_only_on_disk_and_publish_still_replaces_it(settings: Settings) -> None:
+    first = publish(settings)
+    assert stat.S_IMODE(settings.serving_path.stat().st_mode) == 0o444
+    before = settings.serving_path.read_bytes()
+
+    proc = subprocess.run(
+        [*_as_a_plain_user(), sys.executable, "-c", WRITE_INTO, str(settings.serving_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0, "a plain read-write open wrote into the serving file"
+    assert "Permission denied" in proc.stderr, proc.stderr
+    assert settings.serving_path.read_bytes() == before
+
+    # the next publish still swaps a new file in, read-only again
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("delete from marts.fct_kpi_daily where date = (select max(date) from marts.fct_kpi_daily)")
+    time.sleep(1.1)  # published_at has whole seconds
+    second = publish(settings)
+    assert stat.S_IMODE(settings.serving_path.stat().st_mode) == 0o444
+    assert second.published_at > first.published_at
+    assert second.row_counts["fct_kpi_daily"] == first.row_counts["fct_kpi_daily"] - 3
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        in_file = con.execute("select count(*) from marts.fct_kpi_daily").fetchone()[0]
+    assert in_file == second.row_counts["fct_kpi_daily"]
+    assert not list(settings.serving_path.parent.glob(".serving.duckdb.tmp-*"))
+
+
+def _newest_publish(con: duckdb.DuckDBPyConnection) -> tuple:
+    sql = "select max(published_at), (select count(*) from marts.fct_kpi_daily) from northstar_meta"
+    return con.execute(sql).fetchone()
+
+
+def test_a_notebook_sees_the_newest_publish_the_way_docs_bi_md_says(settings: Settings) -> None:
+    publish(settings)
+    path = str(settings.serving_path)
+    held = duckdb.connect(path, read_only=True)  # a notebook's connection, still open
+    old = _newest_publish(held)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("delete from marts.fct_kpi_daily where date = (select max(date) from marts.fct_kpi_daily)")
+    time.sleep(1.1)
+    publish(settings)
+
+    # What does not work: DuckDB keeps one database instance per path and process, so a second connect()
+    # while the first is open returns the snapshot that instance opened.
+    again = duckdb.connect(path, read_only=True)
+    assert _newest_publish(again) == old
+    again.close()
+
+    # docs/bi.md, way 1: an in-memory connection that attaches the file opens the file as it is now.
+    fresh = duckdb.connect()
+    fresh.execute(f"attach '{path}' as serving (read_only)")
+    fresh.execute("use serving")
+    newest = _newest_publish(fresh)
+    assert newest[0] > old[0] and newest[1] == old[1] - 3
+    fresh.close()
+    assert _newest_publish(held) == old  # the open connection kept its whole, older snapshot
+
+    # docs/bi.md, way 2: close every connection to the file, then connect again.
+    held.close()
+    with duckdb.connect(path, read_only=True) as reconnected:
+        assert _newest_publish(reconnected) == newest
+
+
+def test_readme_names_the_oldest_duckdb_that_reads_the_serving_file_as_docs_bi_md_does() -> None:
+    # docs/bi.md says which clients read the storage version publish writes (the 1.x CLI test above checks a
+    # reader); the README's outputs table must not promise more (DuckDB 1.1.3 refuses a v1.2.0 file).
+    root = Path(__file__).parents[2]
+    bi = re.search(r"any DuckDB client from (\d+\.\d+) on reads it", (root / "docs" / "bi.md").read_text())
+    row = next(line for line in (root / "README.md").read_text().splitlines() if "`warehouse/serving.duckdb`" in line)
+    default = Settings(warehouse_dir=root, landing_dir=root).serving_storage_version
+    assert bi and default == f"v{bi.group(1)}.0", (default, bi)
+    assert f"DuckDB {bi.group(1)} and later" in row and "1.x" not in row, row
