@@ -51,8 +51,11 @@ RESULT_SETS: dict[str, ResultSet] = {
             ("conversion_date", "goal_id"),
             ("conversions", "orders", "revenue"),
             "conversions, orders and revenue per goal and day (fct_conversions)",
+            # the day the conversion happened (the implementations' conversion_date); the mart's conversion_date
+            # is its session's day
             """
-            select conversion_date, goal_id, count(*), count(*) filter (where is_order), sum(coalesce(revenue, 0))
+            select cast(occurred_at as date), goal_id, count(*), count(*) filter (where is_order),
+                sum(coalesce(revenue, 0))
             from marts.fct_conversions group by all
             """,
         ),
