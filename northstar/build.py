@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -389,12 +390,20 @@ def _flatten(select: Iterable[str] | None) -> list[str]:
 
 
 def build_docs(settings: Settings) -> Path:
-    """`dbt docs generate` into warehouse_dir/docs (a static single-file site included); returns the directory."""
+    """dbt docs as one page that opens offline from a file: warehouse_dir/docs/index.html; returns its path.
+
+    dbt's own index.html fetches manifest.json and catalog.json, which browsers refuse for file:// pages;
+    `--static` also writes static_index.html with both inlined. That page is kept, the rest of the run's
+    artifacts are thrown away, and the page replaces the last one in one rename.
+    """
     out = settings.warehouse_dir / "docs"
     out.mkdir(parents=True, exist_ok=True)
-    cmd = dbt_args(settings, "docs", "generate", "--static", "--target-path", str(out))
-    proc = subprocess.run(cmd, env=dbt_subprocess_env(settings), cwd=PROJECT_DIR, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.strip().splitlines()[-5:])
-        raise RuntimeError(f"dbt docs generate failed (log {settings.dbt_log_dir / 'dbt.log'}):\n{tail}")
-    return out
+    with tempfile.TemporaryDirectory(prefix=".dbt-docs-", dir=out) as target:
+        cmd = dbt_args(settings, "docs", "generate", "--static", "--target-path", target)
+        proc = subprocess.run(cmd, env=dbt_subprocess_env(settings), cwd=PROJECT_DIR, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stdout.strip().splitlines()[-5:])
+            raise RuntimeError(f"dbt docs generate failed (log {settings.dbt_log_dir / 'dbt.log'}):\n{tail}")
+        page = out / "index.html"
+        os.replace(Path(target) / "static_index.html", page)
+    return page
