@@ -107,3 +107,16 @@
             then ln((({{ x }}) + 0.5) / (({{ n }}) + 0.5) / ({{ ref }})) / sqrt(1.0 / (({{ x }}) + 0.5) + 1.0 / (({{ n }}) + 0.5))
     end
 {%- endmacro %}
+
+{#- Whether a screened day stays out of later baselines (and dispersions) of its KPI and scope: far and
+    significant, |change| >= min_change and |z| >= exclusion_z; or nearer but clearly significant, |change| >=
+    min_change / 2 and |z| >= strong_z. The second rule is for a week of -15 % at the whole-business scope (one
+    big channel lost): below min_change, it would stay in the baselines and triple the sessions dispersion for the
+    next 4 weeks, hiding the next incident. A NULL z (thin reference) never excludes. -#}
+{% macro kpi_is_excluded_from_baseline(change, z, min_change, exclusion_z, strong_z) -%}
+    coalesce(
+        (abs({{ change }}) >= {{ min_change }} and abs({{ z }}) >= {{ exclusion_z }})
+        or (abs({{ change }}) >= ({{ min_change }}) / 2.0 and abs({{ z }}) >= {{ strong_z }}),
+        false
+    )
+{%- endmacro %}

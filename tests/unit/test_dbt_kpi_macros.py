@@ -126,3 +126,27 @@ def test_rate_ratio_z_by_hand(macros) -> None:
 def test_screen_z_by_hand(macros, kpi_type, x, n, ref, ref_days, expected) -> None:
     got = _value(macros.kpi_screen_z(f"'{kpi_type}'", repr(x), repr(n), repr(ref), repr(ref_days)))
     assert got == (None if expected is None else pytest.approx(expected, abs=1e-3))
+
+
+@pytest.mark.parametrize(
+    ("change", "z", "excluded"),
+    [
+        # orders 780 against a reference of 1000: -22 %, z = -220 / sqrt(1000) = -6.96: far and significant
+        (-0.22, -6.96, True),
+        # 880 against 1000: -12 %, z = -120 / 31.62 = -3.79: nearer than 20 % but beyond 3 standard errors
+        (-0.12, -3.79, True),
+        # 920 against 1000: -8 %, z = -2.53: less than half of the 20 % minimum change: kept
+        (-0.08, -2.53, False),
+        # leads 352 against 400: -12 %, z = -48 / 20 = -2.4: under 3 standard errors and under 20 %: kept
+        (-0.12, -2.4, False),
+        # a rise is screened the same way: 1 150 against 1 000, +15 %, z = +4.74
+        (0.15, 4.74, True),
+        # 25 against 20: +25 % but z = 5 / 4.47 = 1.12: within noise, kept
+        (0.25, 1.12, False),
+        # no z (thin reference): never excluded
+        (-0.5, None, False),
+    ],
+)
+def test_baseline_exclusion_by_hand(macros, change: float, z: float | None, excluded: bool) -> None:
+    rule = macros.kpi_is_excluded_from_baseline(repr(change), "NULL" if z is None else repr(z), "0.20", "2.0", "3.0")
+    assert _value(rule) is excluded

@@ -21,8 +21,11 @@
         z = (x - n p) / sqrt(n p (1 - p)) (binomial);
       - ratios a / b: reference r = median of the daily ratios before (at least 7 days);
         z = ln(((a + 0.5) / (b + 0.5)) / r) / sqrt(1 / (a + 0.5) + 1 / (b + 0.5)) (log rate ratio);
-      excluded when |value / reference - 1| >= alert_min_change and |z| >= alert_baseline_exclusion_z, and the
-      expected count is at least alert_min_expected_count (below that a day is never excluded: too noisy to say).
+      excluded when |value / reference - 1| >= alert_min_change and |z| >= alert_baseline_exclusion_z, or when
+      |value / reference - 1| >= alert_min_change / 2 and |z| >= alert_baseline_exclusion_strong_z (a week of -15 %
+      at the whole-business scope, one big channel lost, would otherwise widen the dispersion enough to hide the
+      next incident); and the expected count is at least alert_min_expected_count (below that a day is never
+      excluded: too noisy to say). Macro kpi_is_excluded_from_baseline.
       A median of 28 days, or of 4 same weekdays, is not moved by a broken stretch shorter than half of it.
 -#}
 
@@ -30,6 +33,7 @@
 {%- set baseline_weeks = baseline_days // 7 -%}
 {%- set min_change = var('alert_min_change') -%}
 {%- set exclusion_z = var('alert_baseline_exclusion_z', 2.0) -%}
+{%- set strong_z = var('alert_baseline_exclusion_strong_z', 3.0) -%}
 {%- set min_expected = var('alert_min_expected_count', 5) -%}
 {%- set business_series = [
     ('conversion_rate', 'rate', 'converting_sessions', 'sessions'),
@@ -217,9 +221,8 @@ final as (
         cast(reference_value as double) as reference_value,
         cast(day_change as double) as day_change,
         cast(day_z as double) as day_z,
-        coalesce(
-            abs(day_change) >= {{ min_change }} and abs(day_z) >= {{ exclusion_z }}, false
-        ) as is_excluded_from_baseline
+        {{ kpi_is_excluded_from_baseline('day_change', 'day_z', min_change, exclusion_z, strong_z) }}
+            as is_excluded_from_baseline
     from screened
 )
 
