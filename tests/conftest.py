@@ -1,4 +1,4 @@
-"""Fixtures shared by the unit and integration tests of the report."""
+"""Fixtures shared by the unit and integration tests: warehouses of sample marts, the report's marts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from northstar.config import Settings
+from northstar.serve.sample_marts import build_sample_marts
 
 # On top of serve.sample_marts (3 channels, every day the same: 350 sessions and 6 orders):
 # - one tracking alert in fct_kpi_alerts on 2026-02-21 whose message would be markup if it were not escaped;
@@ -52,6 +55,19 @@ from (values
        tracked_revenue, spend, platform_conversions, platform_conversion_value, attributed_purchases,
        attributed_revenue);
 """
+
+
+@pytest.fixture(scope="session")
+def sample_marts_settings(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Settings]:
+    """make(name): Settings of a new warehouse (a temp dir named name) holding northstar.serve.sample_marts."""
+
+    def make(name: str) -> Settings:
+        root = tmp_path_factory.mktemp(name)
+        settings = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
+        build_sample_marts(settings.warehouse_path)
+        return settings
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,7 @@ import pytest
 
 sa = pytest.importorskip("sqlalchemy")
 
-from northstar.config import Settings  # noqa: E402
 from northstar.serve.publish import VIEW_DESCRIPTIONS, PublishResult, publish  # noqa: E402
-from northstar.serve.sample_marts import build_sample_marts  # noqa: E402
 
 # duckdb-engine warns that it does not reflect indexes (it returns none, as DuckDB's marts have none)
 pytestmark = pytest.mark.filterwarnings("ignore:duckdb-engine doesn't yet support reflection on indices")
@@ -34,10 +32,8 @@ comment on column marts.fct_attributed_conversions.channel is 'Channel of the to
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> PublishResult:
-    root = tmp_path_factory.mktemp("bi")
-    settings = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
-    build_sample_marts(settings.warehouse_path)
+def published(sample_marts_settings) -> PublishResult:
+    settings = sample_marts_settings("bi")
     with duckdb.connect(str(settings.warehouse_path)) as con:
         con.execute(DBT_COMMENTS)
     return publish(settings)

@@ -16,10 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from northstar.config import Settings
 from northstar.serve.publish import publish
 from northstar.serve.report import SECTIONS, TREND_KPIS, write_report
-from northstar.serve.sample_marts import build_sample_marts
 
 
 def _chromium() -> str | None:
@@ -96,10 +94,8 @@ class _Elements(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("rendered")
-    s = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
-    build_sample_marts(s.warehouse_path)
+def report(sample_marts_settings) -> Path:
+    s = sample_marts_settings("rendered")
     publish(s)
     return write_report(s)
 
@@ -162,11 +158,9 @@ def test_report_screenshot(report: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def health_report(tmp_path_factory: pytest.TempPathFactory, add_report_health_marts) -> Path:
+def health_report(sample_marts_settings, add_report_health_marts) -> Path:
     """The report with the marts of issue 11: tracking alerts, (untracked) orders, reconciliation."""
-    root = tmp_path_factory.mktemp("rendered_health")
-    s = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
-    build_sample_marts(s.warehouse_path)
+    s = sample_marts_settings("rendered_health")
     add_report_health_marts(s.warehouse_path)
     publish(s)
     return write_report(s)
@@ -243,11 +237,9 @@ def _probe(tmp_path: Path, report: Path, query: str = "", width: int = 400) -> d
 
 
 @pytest.fixture(scope="module")
-def month_report(tmp_path_factory: pytest.TempPathFactory, add_report_health_marts) -> Path:
+def month_report(sample_marts_settings, add_report_health_marts) -> Path:
     """The health report's marts with one outlier day of spend in February."""
-    root = tmp_path_factory.mktemp("rendered_months")
-    s = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
-    build_sample_marts(s.warehouse_path)
+    s = sample_marts_settings("rendered_months")
     add_report_health_marts(s.warehouse_path)
     with duckdb.connect(str(s.warehouse_path)) as con:
         con.execute(

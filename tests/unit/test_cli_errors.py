@@ -19,7 +19,6 @@ import pytest
 from northstar import build, cli
 from northstar.config import Settings
 from northstar.serve.publish import publish
-from northstar.serve.sample_marts import build_sample_marts
 
 
 def _cli(warehouse: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -45,12 +44,10 @@ def _one_line_error(proc: subprocess.CompletedProcess, *words: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("published")
-    settings = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
-    build_sample_marts(settings.warehouse_path)
+def published(sample_marts_settings) -> Path:
+    settings = sample_marts_settings("published")
     publish(settings)
-    return root
+    return settings.warehouse_dir
 
 
 def test_check_on_an_empty_warehouse_dir_is_one_line(tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ from northstar.config import Settings
 from northstar.serve import fmt
 from northstar.serve.publish import publish
 from northstar.serve.query import print_kpis, run_query
-from northstar.serve.sample_marts import build_sample_marts
 
 MARKUP_NAME = "Q1 [/campaign] [brand/generic] sale"
 MARKUP_MESSAGE = "conversion_rate fell 31 % [/campaign] in [red]Paid Search"
@@ -60,10 +59,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("tables")
-    s = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
-    build_sample_marts(s.warehouse_path)
+def settings(sample_marts_settings) -> Settings:
+    s = sample_marts_settings("tables")
     with duckdb.connect(str(s.warehouse_path)) as con:
         con.execute(SCALE_SQL)
     publish(s)

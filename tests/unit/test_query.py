@@ -15,14 +15,11 @@ from northstar.cli import UserError
 from northstar.config import Settings
 from northstar.serve.publish import publish
 from northstar.serve.query import MAX_PRINTED_ROWS, print_kpis, run_query
-from northstar.serve.sample_marts import build_sample_marts
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("query")
-    s = Settings(warehouse_dir=root, landing_dir=root / "landing", threads=1, memory_limit="1GB")
-    build_sample_marts(s.warehouse_path)
+def settings(sample_marts_settings) -> Settings:
+    s = sample_marts_settings("query")
     publish(s)
     return s
 
