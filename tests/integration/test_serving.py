@@ -286,3 +286,31 @@ def test_readme_names_the_oldest_duckdb_that_reads_the_serving_file_as_docs_bi_m
     default = Settings(warehouse_dir=root, landing_dir=root).serving_storage_version
     assert bi and default == f"v{bi.group(1)}.0", (default, bi)
     assert f"DuckDB {bi.group(1)} and later" in row and "1.x" not in row, row
+
+
+def test_the_python_example_of_docs_bi_md_sees_the_newest_publish_while_a_connection_is_open(
+    settings: Settings,
+) -> None:
+    # Issue 12, 8.3: docs/bi.md's Python example, run as written in a notebook that still holds a connection to
+    # the file (its query swapped for the one that says which publish it sees). A plain second connect() would
+    # return the held snapshot.
+    bi = (Path(__file__).parents[2] / "docs" / "bi.md").read_text()
+    example = re.search(r"### Python\n\n```python\n(.*?)```", bi, re.S)
+    assert example, "docs/bi.md has no Python example"
+    code = example.group(1).replace("/srv/northstar/warehouse/serving.duckdb", str(settings.serving_path))
+    which = 'con.sql("select max(published_at) as p from northstar_meta")'
+    code, swapped = re.subn(r'con\.sql\("[^"]*"\)', which, code)
+    assert swapped == 1, example.group(1)
+
+    publish(settings)
+    held = duckdb.connect(str(settings.serving_path), read_only=True)
+    old = _newest_publish(held)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("delete from marts.fct_kpi_daily where date = (select max(date) from marts.fct_kpi_daily)")
+    time.sleep(1.1)  # published_at has whole seconds
+    publish(settings)
+
+    notebook: dict = {}
+    exec(code, notebook)
+    held.close()
+    assert notebook["df"]["p"].iloc[0].to_pydatetime() > old[0], "the example returned the held, older snapshot"

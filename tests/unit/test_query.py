@@ -66,6 +66,14 @@ def test_query_out_counts_the_rows_it_wrote(settings: Settings, tmp_path: Path, 
     assert run_query(settings, "select 'a' as x where false", out=tmp_path / f"none{suffix}", console=console) == 0
 
 
+def test_query_out_counts_one_row_whose_header_reads_like_its_value(settings: Settings, tmp_path: Path) -> None:
+    """Issue 12, 9.3: `select 1` writes a CSV of header "1" and value 1; counted with a sniffed header, 2 rows."""
+    console = _console()
+    out = tmp_path / "one.csv"
+    assert run_query(settings, "select 1", out=out, console=console) == 1
+    assert f"Wrote 1 row to {out}" in console.export_text()
+
+
 def test_query_out_refuses_a_missing_directory_and_creates_nothing(settings: Settings, tmp_path: Path) -> None:
     out = tmp_path / "nonexistent" / "dir" / "x.csv"
     with pytest.raises(UserError, match=r"the directory .*nonexistent/dir does not exist"):
