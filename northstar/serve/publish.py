@@ -198,9 +198,10 @@ def _list_marts(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
 
 
 def _data_through(con: duckdb.DuckDBPyConnection, marts: Iterable[str]) -> date | None:
-    """The last day with data: max session_date of fct_sessions, else the last day of fct_kpi_daily."""
+    """The last day with data: the last day of fct_kpi_daily (int_data_through: the last day with sessions or
+    spend; no KPI-dated mart goes past it), else max session_date of fct_sessions."""
     marts = set(marts)
-    candidates = [("fct_sessions", "session_date"), ("fct_kpi_daily", "date"), ("fct_kpi_daily", "kpi_date")]
+    candidates = [("fct_kpi_daily", "date"), ("fct_kpi_daily", "kpi_date"), ("fct_sessions", "session_date")]
     for mart, column in candidates:
         if mart not in marts:
             continue

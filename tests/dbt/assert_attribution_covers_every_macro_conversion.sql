@@ -1,5 +1,6 @@
 -- Every macro conversion that happened in a known session is attributed under all six models
--- (fct_attributed_conversions). Returns the conversions and models that are missing; passes when empty.
+-- (fct_attributed_conversions), unless the order it carries is stamped after data_through (it waits for its day,
+-- int_data_through). Returns the conversions and models that are missing; passes when empty.
 with
 
 conversions as (
@@ -12,6 +13,14 @@ sessions as (
 
 attributed as (
     select * from {{ ref('fct_attributed_conversions') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders_credited') }}
+),
+
+data_through as (
+    select data_through from {{ ref('int_data_through') }}
 ),
 
 models as (
@@ -29,8 +38,12 @@ expected as (
     from conversions
     inner join sessions
         on conversions.session_id = sessions.session_id
+    left join orders
+        on conversions.order_id = orders.order_id
     cross join models
-    where conversions.goal_type = 'macro'
+    where
+        conversions.goal_type = 'macro'
+        and coalesce(orders.order_date, sessions.session_date) <= (select data_through from data_through)
 ),
 
 final as (

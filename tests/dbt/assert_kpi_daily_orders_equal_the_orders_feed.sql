@@ -1,7 +1,8 @@
 -- The orders feed is the revenue truth (MARTS.md "Order"): per day, fct_kpi_daily's orders equal the feed's
 -- completed orders and its revenue the feed's net revenue (completed - refunded, reporting currency) to the cent,
--- whether or not tracking saw the orders. Returns the days that differ; passes when empty (and when there is no
--- feed: then the tracked purchases are the orders).
+-- whether or not tracking saw the orders, up to data_through (an order stamped after it waits for its day,
+-- int_data_through). Returns the days that differ; passes when empty (and when there is no feed: then the tracked
+-- purchases are the orders).
 with
 
 feed as (
@@ -18,6 +19,7 @@ feed_days as (
         count(case when is_completed then 1 end) as orders,
         sum(net_revenue) as revenue
     from feed
+    where order_date <= (select data_through from {{ ref('int_data_through') }})
     group by order_date
 ),
 

@@ -6,6 +6,9 @@ Hand-made landing files around two edges, built with dbt and published:
   a2  Paid Social session 2026-02-28 23:55, the last session day (data_through), with a demo request at
       2026-03-01 00:04 (same session, 9 minutes later): a midnight spill-over into a month without data.
   a3  Direct session 2026-02-10 12:00 with the purchase of o2 (50 USD).
+  a2  also buys order o3 (30 USD) at 2026-03-01 00:06 in that session; the feed stamps o3 2026-03-01 00:06:10:
+      the demo's own spill-over (issue 12: "2026-04-01: 1 conversion, 70.71 USD"). March has no data yet, so o3
+      waits: no mart counts it until that day's sessions or spend land.
 So February holds 3 attributed conversions and 150 USD of attributed revenue, January and March none, and
 data_through is 2026-02-28. Before the fix the attribution view had a March row (the demo request, dated by its
 event) and put o1 in January, so `northstar kpis` disagreed with the campaigns view and the scorecard.
@@ -40,6 +43,7 @@ EVENTS = [
     _event("e2", "2026-01-31T23:59:50Z", "a1", "purchase", "/thank-you", order_id="o1", revenue=100, currency="USD"),
     _event("e3", "2026-02-28T23:55:00Z", "a2", "page_view", SPRING),
     _event("e4", "2026-03-01T00:04:00Z", "a2", "demo_request", "/demo"),
+    _event("e7", "2026-03-01T00:06:00Z", "a2", "purchase", "/thank-you", order_id="o3", revenue=30, currency="USD"),
     _event("e5", "2026-02-10T12:00:00Z", "a3", "page_view", "/"),
     _event("e6", "2026-02-10T12:02:00Z", "a3", "purchase", "/thank-you", order_id="o2", revenue=50, currency="USD"),
 ]
@@ -56,6 +60,7 @@ ORDERS_HEADER = ["order_id", "ordered_at", "user_id", "status", "revenue", "cost
 ORDERS = [
     ["o1", "2026-02-01T00:00:20Z", "", "completed", "100.00", "60.00", "USD"],
     ["o2", "2026-02-10T12:02:00Z", "", "completed", "50.00", "30.00", "USD"],
+    ["o3", "2026-03-01T00:06:10Z", "", "completed", "30.00", "18.00", "USD"],
 ]
 FEBRUARY = date(2026, 2, 1)
 
@@ -96,11 +101,17 @@ def test_no_mart_row_is_dated_after_data_through(serving: Path) -> None:
             if last is not None and last > through:
                 late[f"{schema}.{table}.{column}"] = last
         assert late == {}, f"dated after data_through {through}: {late}"
-        # the spill-over conversion is there, on its session's day
+        # the spill-over conversions are there, on their session's day
         assert con.execute(
-            "select conversion_date, cast(occurred_at as date) from marts.fct_conversions "
-            "where goal_id = 'demo_request'"
-        ).fetchall() == [(date(2026, 2, 28), date(2026, 3, 1))]
+            "select goal_id, conversion_date, cast(occurred_at as date) from marts.fct_conversions "
+            "where goal_id in ('demo_request', 'purchase') and conversion_date = date '2026-02-28' order by 1"
+        ).fetchall() == [("demo_request", date(2026, 2, 28), date(2026, 3, 1)),
+                         ("purchase", date(2026, 2, 28), date(2026, 3, 1))]  # fmt: skip
+        # and o3, which the feed dates 2026-03-01, is in no KPI-dated mart yet: it waits for that day's data
+        assert con.execute(
+            "select count(*) from marts.fct_attributed_conversions where order_id = 'o3'"
+        ).fetchone() == (0,)
+        assert con.execute("select sum(orders), sum(revenue) from marts.fct_kpi_daily").fetchone() == (2, 150.0)
 
 
 def _attributed_by_view(con: duckdb.DuckDBPyConnection) -> dict[str, dict[date, tuple[float, float]]]:

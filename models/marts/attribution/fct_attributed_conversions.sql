@@ -9,7 +9,8 @@
     sessions within the lookback before the order, under the same six models (position n = the last session,
     the one fct_kpi_daily credits); an order without identity or without such a session is one '(untracked)'
     touch (no session) with credit 1 in every model. kpi_date is the day the KPI marts count the conversion on:
-    the order's feed day when it carries an order, else the converting session's day.
+    the order's feed day when it carries an order, else the converting session's day; none is after data_through
+    (int_data_through), like fct_kpi_daily.
 -#}
 
 with
@@ -234,7 +235,7 @@ final as (
         -- the money a conversion is worth: its revenue when it has one, else the goal's value
         cast(credit * coalesce(revenue, value, 0) as double) as attributed_value
     from unpivoted
-    where credit > 0
+    where credit > 0 and kpi_date <= (select data_through from {{ ref('int_data_through') }})
 )
 
 select * from final

@@ -6,8 +6,9 @@
     else the customer's last session in the lookback, else '(untracked)'. A feed order no tracked purchase carries
     is a purchase tracking missed: it counts in macro_conversions (untracked_purchases, so CPA counts it) but in no
     session count or rate. Spend joins on (date, channel, campaign_key). A day and key with only spend, only
-    sessions or only orders still appears, the missing side 0. Ratios divide with safe_divide: a zero denominator
-    gives NULL.
+    sessions or only orders still appears, the missing side 0, up to data_through (int_data_through: the last day
+    with sessions or spend; an order stamped after it waits for its day). Ratios divide with safe_divide: a zero
+    denominator gives NULL.
 -#}
 
 with
@@ -22,6 +23,10 @@ orders as (
 
 spend as (
     select * from {{ ref('int_spend_daily') }}
+),
+
+data_through as (
+    select data_through from {{ ref('int_data_through') }}
 ),
 
 session_days as (
@@ -125,6 +130,8 @@ joined as (
             keys.kpi_date = spend_days.kpi_date
             and keys.channel = spend_days.channel
             and keys.campaign_key = spend_days.campaign_key
+    -- nothing after the last day with data: a feed order stamped past it waits for its day (int_data_through)
+    where keys.kpi_date <= (select data_through from data_through)
 ),
 
 final as (

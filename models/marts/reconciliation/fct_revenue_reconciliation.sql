@@ -12,7 +12,8 @@
                             (kpi_date: the order's feed day); feed and tracking columns NULL
     over_claim_ratio = platform_conversions / attributed_purchases: above 1, the platform claims more purchases than
     northstar credits it with. Purchases are conversions that carry an order (any status), as a platform's pixel
-    counts them. Ratios divide with safe_divide (NULL on 0).
+    counts them. Ratios divide with safe_divide (NULL on 0). No day after data_through (int_data_through), like
+    fct_kpi_daily.
 -#}
 
 {%- set model = var('attribution_model') -%}
@@ -221,6 +222,7 @@ final as (
         cast(attributed_revenue as double) as attributed_revenue,
         cast({{ safe_divide('platform_conversions', 'attributed_purchases') }} as double) as over_claim_ratio
     from unioned
+    where day <= (select data_through from {{ ref('int_data_through') }})
 )
 
 select * from final
