@@ -375,6 +375,7 @@ order_events as (
 orders as (
     select
         order_id,
+        cast(to_local(o.ordered_at) as date) as order_date,
         lower(trim(status)) = 'completed' as is_completed,
         case
             when lower(trim(status)) = 'completed' then to_money(o.revenue, fx.rate)
@@ -411,7 +412,7 @@ carriers as (
     ) = 1
 )
 select
-    c.goal_id, g.goal_type, g.is_lead, c.session_fid, c.occurred_at,
+    c.goal_id, g.goal_type, g.is_lead, c.session_fid, c.occurred_at, o.order_date,
     k.order_id is not null and (o.order_id is null or o.is_completed) as is_order,
     case
         when k.order_id is null then null
@@ -561,9 +562,13 @@ left join counts as c
 
 -- Attribution of macro conversions: the converting session plus the visitor's sessions that started within the
 -- lookback before the conversion (and not after the converting session). Last touch = the converting session;
--- linear = 1/n each. Counted in the month of the converting session's day.
+-- linear = 1/n each. Counted in the month of the converting session's day. A conversion whose order the feed
+-- stamps after the last day with sessions or spend waits for that day, as in the marts.
 create or replace temp table res_attribution as
-with macro as (
+with data_through as (
+    select greatest((select max(session_date) from sessions), (select max(spend_date) from spend)) as day
+),
+macro as (
     select
         s.visitor_id,
         c.session_fid,
@@ -575,7 +580,7 @@ with macro as (
         row_number() over () as conversion_no
     from conv as c
     inner join sessions as s on c.session_fid = s.session_fid
-    where c.goal_type = 'macro'
+    where c.goal_type = 'macro' and (c.order_date is null or c.order_date <= (select day from data_through))
 ),
 touches as (
     select m.conversion_no, m.month, m.revenue, t.channel

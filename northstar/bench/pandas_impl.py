@@ -189,7 +189,10 @@ def _conversions(con, ev, sess, matches, params: Params, fx: pd.DataFrame) -> pd
     day = _local(orders["ordered_at"], params).dt.normalize()
     rate = _fx(orders, orders["currency"].str.strip(" ").str.upper(), day, fx)
     orders["net_revenue"] = np.where(orders["completed"], orders["revenue"] * rate, 0.0)
-    conv = conv.merge(orders[["order_id", "completed", "net_revenue"]], on="order_id", how="left", indicator=True)
+    orders["order_day"] = day
+    conv = conv.merge(
+        orders[["order_id", "completed", "net_revenue", "order_day"]], on="order_id", how="left", indicator=True
+    )
     in_feed = conv.pop("_merge").eq("both").to_numpy()
     rows = conv["row"].to_numpy()
     currency = _nullif_trim(ev["currency"]).str.upper().fillna(params.reporting_currency).to_numpy()[rows]
@@ -267,7 +270,7 @@ def compute(con, params: Params) -> Results:
         .agg(conversions=("goal_id", "size"), orders=("is_order", "sum"), revenue=("revenue", "sum")),
         "kpi_daily": _kpi_daily(sess, spend),
         "funnel": _funnel(sess, matches, params),
-        "attribution": _attribution(sess, conv, params),
+        "attribution": _attribution(sess, conv, _data_through(sess, spend), params),
     }
     return {name: _rows(name, df) for name, df in out.items()}
 
@@ -316,9 +319,17 @@ def _funnel(sess: pd.DataFrame, matches: pd.DataFrame, params: Params) -> pd.Dat
     return grid.join(closed_n).join(open_n).fillna(0)
 
 
-def _attribution(sess: pd.DataFrame, conv: pd.DataFrame, params: Params) -> pd.DataFrame:
+def _data_through(sess: pd.DataFrame, spend: pd.DataFrame) -> pd.Timestamp:
+    """The last day with sessions or spend (int_data_through)."""
+    return pd.Series([sess["session_date"].max(), pd.to_datetime(spend["date"]).max()]).max()
+
+
+def _attribution(sess: pd.DataFrame, conv: pd.DataFrame, data_through: pd.Timestamp, params: Params) -> pd.DataFrame:
     s = sess[["visitor_id", "started_at", "session_date", "channel"]]
-    macro = conv.loc[conv["goal_type"] == "macro", ["session_no", "local_at", "revenue"]].join(s, on="session_no")
+    # an order the feed stamps after the last day with sessions or spend waits for that day, as in the marts
+    waiting = conv["order_day"].notna() & (conv["order_day"] > data_through)
+    macro = conv.loc[(conv["goal_type"] == "macro") & ~waiting, ["session_no", "local_at", "revenue"]]
+    macro = macro.join(s, on="session_no")
     macro = macro.assign(conversion=np.arange(len(macro)), revenue=macro["revenue"].fillna(0))
     macro["month"] = macro["session_date"].dt.to_period("M").dt.start_time
     last = macro.groupby(["month", "channel"]).agg(conversions=("conversion", "size"), revenue=("revenue", "sum"))

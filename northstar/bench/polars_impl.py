@@ -289,6 +289,7 @@ def _conversions(con, ev, sess, matches, params: Params, fx: pl.DataFrame) -> pl
         "completed",
         net_revenue=pl.when(c("completed")).then(c("revenue").cast(pl.Float64) * c("rate")).otherwise(0.0),
         in_feed=pl.lit(True),
+        order_day=c("day"),
     )
     conv = _fx(conv, "event_currency", "day", fx, "event_rate").join(orders, on="order_id", how="left")
     in_feed = c("in_feed").fill_null(False)
@@ -371,7 +372,10 @@ def compute(con, params: Params) -> Results:
         ),
         "kpi_daily": _kpi_daily(sess, spend),
         "funnel": _funnel(sess, matches, params),
-        "attribution": _attribution(sess, conv, params),
+        # the last day with sessions or spend (int_data_through)
+        "attribution": _attribution(
+            sess, conv, max(d for d in (sess["session_date"].max(), spend["date"].max()) if d is not None), params
+        ),
     }
     return {name: normalise(df.select(RESULT_SETS[name].columns).rows()) for name, df in out.items()}
 
@@ -427,10 +431,12 @@ def _funnel(sess: pl.DataFrame, matches: pl.DataFrame, params: Params) -> pl.Dat
     return grid.join(closed_n, on=grain, how="left").join(open_n, on=grain, how="left").fill_null(0)
 
 
-def _attribution(sess: pl.DataFrame, conv: pl.DataFrame, params: Params) -> pl.DataFrame:
+def _attribution(sess: pl.DataFrame, conv: pl.DataFrame, data_through, params: Params) -> pl.DataFrame:
     s = sess.select("session_no", "visitor_id", "started_at", "channel", month=c("session_date").dt.truncate("1mo"))
+    # an order the feed stamps after the last day with sessions or spend waits for that day, as in the marts
+    waiting = c("order_day").is_not_null() & (c("order_day") > data_through)
     macro = (
-        conv.filter(c("goal_type") == "macro")
+        conv.filter((c("goal_type") == "macro") & ~waiting)
         .select("session_no", "local_at", revenue=c("revenue").fill_null(0))
         .join(s, on="session_no")
         .with_row_index("conversion")

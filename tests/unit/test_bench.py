@@ -69,16 +69,20 @@ EUR = 1.1114  # seeds/fx_rates.csv: the EUR rate of 2025-12-29 holds on 2026-01-
 
 @pytest.fixture(scope="module")
 def raw_con() -> duckdb.DuckDBPyConnection:
+    return _raw_tables(EVENTS, ORDERS)
+
+
+def _raw_tables(events: list[tuple], orders: list[tuple]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     ensure_raw_schema(con)
-    for i, (eid, at, anon, uid, sid, name, url, ref, oid, rev, cur, consent) in enumerate(EVENTS):
+    for i, (eid, at, anon, uid, sid, name, url, ref, oid, rev, cur, consent) in enumerate(events):
         con.execute(
             "insert into raw.events (event_id, occurred_at, anonymous_id, user_id, session_id, event_name, page_url, "
             "page_referrer, order_id, revenue, currency, consent_analytics, load_id, source_file, row_number, "
             "loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'L', 'events', ?, now())",
             [eid, at, anon, uid, sid, name, url, ref, oid, rev, cur, consent, i],
         )
-    for i, (oid, at, status, rev, cur, loaded) in enumerate(ORDERS):
+    for i, (oid, at, status, rev, cur, loaded) in enumerate(orders):
         con.execute(
             "insert into raw.orders (order_id, ordered_at, status, revenue, currency, load_id, source_file, "
             "row_number, loaded_at) values (?, ?, ?, ?, ?, ?, 'orders', ?, ?)",
@@ -167,23 +171,36 @@ def test_closed_and_open_funnels_by_hand(computed: dict, impl: str) -> None:
     assert [got[("2026-01-03", "b2b", k, "Organic Social")] for k in range(1, 5)] == [(1, 1), (0, 0), (0, 1), (0, 1)]
 
 
+JAN = "2026-01-01"
+ATTRIBUTION = {
+    (JAN, "last_touch", "Direct"): (2.0, 100 * EUR + 20),  # A2 (o1), C2 (o3)
+    (JAN, "last_touch", "Organic Search"): (1.0, 0.0),  # C1 (refunded)
+    (JAN, "last_touch", "Organic Social"): (1.0, 0.0),  # D1's demo request
+    # A2's purchase: A1 and A2 (1/2 each); D1's demo: A1, A2, D1 (1/3 each); C1, C2: alone.
+    (JAN, "linear", "Paid Search"): (1 / 2 + 1 / 3, 50 * EUR),
+    (JAN, "linear", "Direct"): (1 / 2 + 1 + 1 / 3, 50 * EUR + 20),
+    (JAN, "linear", "Organic Search"): (1.0, 0.0),
+    (JAN, "linear", "Organic Social"): (1 / 3, 0.0),
+}
+
+
 @pytest.mark.parametrize("impl", sorted(IMPLEMENTATIONS))
 def test_last_touch_and_linear_attribution_by_hand(computed: dict, impl: str) -> None:
-    jan = "2026-01-01"
-    _assert_rows(
-        "attribution",
-        computed[impl]["attribution"],
-        {
-            (jan, "last_touch", "Direct"): (2.0, 100 * EUR + 20),  # A2 (o1), C2 (o3)
-            (jan, "last_touch", "Organic Search"): (1.0, 0.0),  # C1 (refunded)
-            (jan, "last_touch", "Organic Social"): (1.0, 0.0),  # D1's demo request
-            # A2's purchase: A1 and A2 (1/2 each); D1's demo: A1, A2, D1 (1/3 each); C1, C2: alone.
-            (jan, "linear", "Paid Search"): (1 / 2 + 1 / 3, 50 * EUR),
-            (jan, "linear", "Direct"): (1 / 2 + 1 + 1 / 3, 50 * EUR + 20),
-            (jan, "linear", "Organic Search"): (1.0, 0.0),
-            (jan, "linear", "Organic Social"): (1 / 3, 0.0),
-        },
+    _assert_rows("attribution", computed[impl]["attribution"], ATTRIBUTION)
+
+
+@pytest.mark.parametrize("impl", sorted(IMPLEMENTATIONS))
+def test_a_purchase_the_feed_stamps_after_data_through_waits_as_in_the_marts(impl: str) -> None:
+    # Device e buys o9 at 2026-01-03 23:59:50, the last day with sessions (spend ends 2026-01-02), and the feed
+    # stamps o9 2026-01-04 00:00:20: the conversion counts on 2026-01-03, but its attribution waits for that
+    # day's data (int_data_through), so attribution is the table above, unchanged.
+    spill = ("e1", "2026-01-03 23:59:50", "e", None, None, "purchase", None, None, "o9", 30, "USD", True)
+    con = _raw_tables(
+        [*EVENTS, spill], [*ORDERS, ("o9", "2026-01-04 00:00:20", "completed", 30, "USD", "2026-01-05 00:00:00")]
     )
+    result = IMPLEMENTATIONS[impl](con, Params())
+    _assert_rows("attribution", result["attribution"], ATTRIBUTION)
+    assert _by_key(result["conversions"], "conversions")[("2026-01-03", "purchase")] == (1, 1, 30.0)
 
 
 @pytest.mark.parametrize(
