@@ -170,12 +170,19 @@ def test_credits_sum_to_one_and_every_macro_conversion_is_attributed(built: tupl
         "group by 1, 2 having abs(sum(credit) - 1) > 1e-9",
     )
     assert bad == []
+    # every macro conversion is attributed, but for a purchase whose order the feed stamps after data_through
+    # (the demo's last order, past the last midnight): it waits for that day's data, as in fct_kpi_daily
     missing = _query(
         settings,
-        "select count(*) from marts.fct_conversions as c where c.goal_type = 'macro' and not exists "
-        "(select 1 from marts.fct_attributed_conversions as a where a.conversion_id = c.conversion_id)",
+        """
+        select c.order_id, o.order_date - (select data_through from intermediate.int_data_through)
+        from marts.fct_conversions as c
+        left join intermediate.int_orders_credited as o on c.order_id = o.order_id
+        where c.goal_type = 'macro' and not exists
+            (select 1 from marts.fct_attributed_conversions as a where a.conversion_id = c.conversion_id)
+        """,
     )
-    assert missing == [(0,)]
+    assert len(missing) <= 5 and all(days_after == 1 for _, days_after in missing), missing
 
 
 def test_generated_paths_are_isolated(built: tuple[Settings, dict]) -> None:
