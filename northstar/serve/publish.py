@@ -51,7 +51,8 @@ VIEW_DESCRIPTIONS: dict[str, str] = {
     "(scale / keep / fix / cut) with its reason, plus the campaign's name and platform.",
     "scorecard": "Each KPI per month and scope against its target: attainment, on track; is_north_star marks "
     "the north star.",
-    "alerts": "KPI changes that are both large and statistically significant (last 7 days vs the 28 days before).",
+    "alerts": "KPI changes that are both large and statistically significant (the last 1, 3 and 7 days against the "
+    "same weekdays of the 4 weeks before; docs/alerts.md).",
     "attribution": "Macro conversions credited to channels per month under every attribution model: "
     "conversions credited, attributed revenue, gross margin and value.",
 }

@@ -128,8 +128,9 @@ OTHER_DEFINITIONS: list[tuple[str, str]] = [
     (
         "Alert",
         "Fires only on a change that is both large (default ≥ 20 %) and statistically significant "
-        "(two-proportion z-test for rates, Poisson test for counts): the last 7 days against the 28 days "
-        "before. Declines and rises are kept apart; declines of the whole business lead the list. "
+        "(two-proportion z-test for rates, Poisson test for counts, false discoveries controlled per day): the "
+        "last 1, 3 and 7 days against the same weekdays of the 4 weeks before. Declines and rises are kept "
+        "apart; declines of the whole business lead the list. "
         "Conversion-rate alerts name the funnel step whose conversion fell most.",
     ),
     (
