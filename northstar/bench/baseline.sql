@@ -566,7 +566,9 @@ left join counts as c
 -- stamps after the last day with sessions or spend waits for that day, as in the marts.
 create or replace temp table res_attribution as
 with data_through as (
-    select greatest((select max(session_date) from sessions), (select max(spend_date) from spend)) as day
+    select greatest(
+        (select max(session_date) from sessions), (select max(spend_date) from spend where spend > 0)
+    ) as day
 ),
 macro as (
     select

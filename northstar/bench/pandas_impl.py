@@ -320,8 +320,8 @@ def _funnel(sess: pd.DataFrame, matches: pd.DataFrame, params: Params) -> pd.Dat
 
 
 def _data_through(sess: pd.DataFrame, spend: pd.DataFrame) -> pd.Timestamp:
-    """The last day with sessions or spend (int_data_through)."""
-    return pd.Series([sess["session_date"].max(), pd.to_datetime(spend["date"]).max()]).max()
+    """The last day with sessions or spend above 0 (int_data_through)."""
+    return pd.Series([sess["session_date"].max(), pd.to_datetime(spend.loc[spend["spend"] > 0, "date"]).max()]).max()
 
 
 def _attribution(sess: pd.DataFrame, conv: pd.DataFrame, data_through: pd.Timestamp, params: Params) -> pd.DataFrame:

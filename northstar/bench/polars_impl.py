@@ -372,10 +372,7 @@ def compute(con, params: Params) -> Results:
         ),
         "kpi_daily": _kpi_daily(sess, spend),
         "funnel": _funnel(sess, matches, params),
-        # the last day with sessions or spend (int_data_through)
-        "attribution": _attribution(
-            sess, conv, max(d for d in (sess["session_date"].max(), spend["date"].max()) if d is not None), params
-        ),
+        "attribution": _attribution(sess, conv, _data_through(sess, spend), params),
     }
     return {name: normalise(df.select(RESULT_SETS[name].columns).rows()) for name, df in out.items()}
 
@@ -429,6 +426,12 @@ def _funnel(sess: pl.DataFrame, matches: pl.DataFrame, params: Params) -> pl.Dat
     )
     grid = day_channel.select("session_date", "channel").unique().join(stages, how="cross")
     return grid.join(closed_n, on=grain, how="left").join(open_n, on=grain, how="left").fill_null(0)
+
+
+def _data_through(sess: pl.DataFrame, spend: pl.DataFrame):
+    """The last day with sessions or spend above 0 (int_data_through)."""
+    days = (sess["session_date"].max(), spend.filter(c("spend") > 0)["date"].max())
+    return max(d for d in days if d is not None)
 
 
 def _attribution(sess: pl.DataFrame, conv: pl.DataFrame, data_through, params: Params) -> pl.DataFrame:

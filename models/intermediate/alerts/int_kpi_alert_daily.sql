@@ -61,11 +61,11 @@ tracking_health as (
 ),
 
 bounds as (
-    -- up to the last day that has sessions or spend: a day holding only a feed order stamped just past the last
-    -- loaded day is not complete yet (a day whose tracking died entirely still has its spend)
+    -- up to data_through, the last day with sessions or spend (a day whose tracking died entirely still has its
+    -- spend)
     select
         min(date) as first_date,
-        max(case when sessions > 0 or spend > 0 then date end) as last_date
+        (select data_through.data_through from {{ ref('int_data_through') }} as data_through) as last_date
     from kpi_daily
 ),
 

@@ -235,7 +235,7 @@ final as (
         -- the money a conversion is worth: its revenue when it has one, else the goal's value
         cast(credit * coalesce(revenue, value, 0) as double) as attributed_value
     from unpivoted
-    where credit > 0 and kpi_date <= (select data_through from {{ ref('int_data_through') }})
+    where credit > 0 and kpi_date <= (select data_through.data_through from {{ ref('int_data_through') }} as data_through)
 )
 
 select * from final

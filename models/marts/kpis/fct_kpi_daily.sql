@@ -131,7 +131,7 @@ joined as (
             and keys.channel = spend_days.channel
             and keys.campaign_key = spend_days.campaign_key
     -- nothing after the last day with data: a feed order stamped past it waits for its day (int_data_through)
-    where keys.kpi_date <= (select data_through from data_through)
+    where keys.kpi_date <= (select data_through.data_through from data_through)
 ),
 
 final as (

@@ -222,7 +222,7 @@ final as (
         cast(attributed_revenue as double) as attributed_revenue,
         cast({{ safe_divide('platform_conversions', 'attributed_purchases') }} as double) as over_claim_ratio
     from unioned
-    where day <= (select data_through from {{ ref('int_data_through') }})
+    where day <= (select data_through.data_through from {{ ref('int_data_through') }} as data_through)
 )
 
 select * from final
