@@ -31,6 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from northstar.config import PROJECT_DIR, Settings
+from northstar.terminal import make_console
 
 # dbt's structured log events that mark a finished node (one progress line each).
 _RESULT_EVENTS = {
@@ -330,7 +331,7 @@ def run_dbt_build(
 
     Unit tests are excluded unless `unit_tests`: a production build must not fail on a test of the SQL.
     """
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     log_path = settings.dbt_log_dir / "dbt.log"
     setup_error = _ensure_raw_schema(settings)
     if setup_error:

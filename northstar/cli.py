@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
-from northstar.config import ConfigError, load_settings
+from northstar.config import load_settings
+from northstar.errors import UserError, check_out
+from northstar.terminal import make_console
 
 app = typer.Typer(
     help="northstar: marketing analytics from landing files to KPI marts in DuckDB.",
@@ -20,29 +22,12 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Piped output (make demo, CI logs) gets 120 columns instead of rich's 80 so tables stay readable.
-console = Console(width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True)
-
-
-class UserError(Exception):
-    """An error the user can fix; printed as one line, no traceback."""
+console = make_console(width=None if sys.stdout.isatty() else 120)
+err_console = make_console(stderr=True)
 
 
 def _settings():
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
-
-
-def check_out(out: Path, suffixes: tuple[str, ...]) -> None:
-    """An --out file must be of a kind the command writes, in a directory that exists (a typo creates nothing)."""
-    if out.suffix.lower() not in suffixes:
-        raise UserError(f"--out {out}: write {' or '.join(suffixes)} (not {out.suffix or 'a file without one'})")
-    if out.is_dir():
-        raise UserError(f"--out {out} is a directory: name a file in it")
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: the directory {out.parent} does not exist; create it first")
+    return load_settings()  # a ConfigError is a UserError: one line, exit 2
 
 
 def _version(value: bool) -> None:
@@ -117,14 +102,12 @@ def generate(
 @app.command()
 def sources() -> None:
     """List the source adapters `northstar load` knows, with the file shapes each accepts."""
-    from rich.markup import escape
-
     from northstar.sources import all_sources
 
     for s in all_sources():
-        console.print(f"[bold]{s.name}[/bold] -> {s.kind or 'any kind'}: {escape(s.title)}")
+        console.print(Text.assemble((s.name, "bold"), f" -> {s.kind or 'any kind'}: {s.title}"))
         for shape in s.shapes:
-            console.print(f"  - {escape(shape)}", soft_wrap=True)
+            console.print(f"  - {shape}", soft_wrap=True)
     console.print("\n`northstar load PATH` picks the source by content; `--source NAME` forces one.")
 
 
@@ -219,7 +202,7 @@ def report(
     if out is not None:
         check_out(out, (".html", ".htm"))
     path = write_report(_settings(), out=out)
-    console.print(f"Report written to [bold]{path}[/bold]")
+    console.print(Text.assemble("Report written to ", (str(path), "bold")))
 
 
 @app.command()
@@ -256,7 +239,7 @@ def docs() -> None:
         path = build_docs(settings)
     except RuntimeError as exc:
         raise UserError(" ".join(str(exc).split())) from None
-    console.print(f"dbt docs written to [bold]{path}[/bold]")
+    console.print(Text.assemble("dbt docs written to ", (str(path), "bold")))
 
 
 @app.command()
@@ -324,12 +307,9 @@ def demo(
 
 def main() -> None:
     """Run the CLI. A user's error (a bad option, a missing file, a wrong name) is one line and exit code 2."""
-    from rich.markup import escape
-
-    from northstar.db import WarehouseMissingError
 
     def one_line(message: str) -> None:
-        err_console.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", soft_wrap=True)
+        err_console.print(Text.assemble(("error:", "red"), " ", " ".join(message.split())), soft_wrap=True)
 
     try:
         code = app(standalone_mode=False, prog_name="northstar")
@@ -339,9 +319,9 @@ def main() -> None:
             ctx = getattr(exc, "ctx", None)
             one_line(f"{exc.format_message()} (see `{ctx.command_path if ctx else 'northstar'} -h`)")
     except typer.Abort:
-        err_console.print("[red]aborted[/red]")
+        err_console.print("aborted", style="red")
         code = 130
-    except (UserError, WarehouseMissingError, ConfigError) as exc:
+    except UserError as exc:  # ConfigError and WarehouseMissingError are kinds of it
         one_line(str(exc))
         code = 2
     sys.exit(code if isinstance(code, int) else 0)

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from northstar.errors import UserError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A setting has a value we cannot use; the message names the variable and the fix."""
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import duckdb
 
 from northstar.config import Settings
+from northstar.errors import UserError
 
 
-class WarehouseMissingError(FileNotFoundError):
-    pass
+class WarehouseMissingError(UserError, FileNotFoundError):
+    """The warehouse or serving file a read needs is not there yet; the message names the command that makes it."""
 
 
 def connect_warehouse(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -25,9 +26,21 @@ def connect_warehouse(settings: Settings, read_only: bool = False) -> duckdb.Duc
     return con
 
 
+# The serving and query paths can read the serving file and nothing else: no other file (read_csv, glob, ATTACH),
+# no copy-out (COPY ... TO, EXPORT DATABASE), no extension install or load, no settings change (locked after
+# these). `northstar query --out` writes its file itself, from the fetched result (serve/query.py).
+SERVING_LOCKDOWN = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+
+
 def connect_serving(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """The published serving file, always read-only so a running build never blocks readers."""
+    """The published serving file, read-only (a running build never blocks readers) and locked down as above."""
     path = settings.serving_path
     if not path.exists():
         raise WarehouseMissingError(f"No serving file at {path}: run `northstar publish` (or `make demo`) first.")
-    return duckdb.connect(str(path), read_only=True)
+    config = {**SERVING_LOCKDOWN, "memory_limit": settings.memory_limit, "threads": int(settings.threads)}
+    return duckdb.connect(str(path), read_only=True, config=config)

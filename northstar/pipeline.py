@@ -13,8 +13,10 @@ from datetime import date
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from northstar.config import Settings
+from northstar.terminal import make_console
 
 
 class _Steps:
@@ -26,14 +28,14 @@ class _Steps:
         self.seconds: dict[str, float] = {}  # first word of the step name -> seconds
 
     def run(self, name: str, fn: Callable[[], object]) -> object:
-        self.console.rule(f"[bold]{name}")
+        self.console.rule(Text(name, style="bold"))
         started = time.monotonic()
         try:
             return fn()
         finally:
             took = time.monotonic() - started
             self.seconds[name.split()[0]] = took
-            self.console.print(f"[dim]{name} took {took:.1f} s[/dim]")
+            self.console.print(f"{name} took {took:.1f} s", style="dim")
 
     def timings(self) -> str:
         """Where the time went, e.g. `timings: load 12.3 s · build 80.1 s · total 95.0 s` (total is wall time)."""
@@ -47,7 +49,7 @@ def parse_day(day: str | None) -> date | None:
     try:
         return date.fromisoformat(day)
     except ValueError:
-        from northstar.cli import UserError
+        from northstar.errors import UserError
 
         raise UserError(f"--date {day!r} is not a date like 2026-03-31") from None
 
@@ -69,13 +71,15 @@ def run_pipeline(
 
     Ends, whatever happened, with one line of per-step times so an operator sees where a morning went.
     """
-    console = console or Console()
+    console = console or make_console()
     partition_date = parse_day(day)
     paths = landing_paths or [str(settings.landing_dir)]
     if landing_paths is None and not settings.landing_dir.exists():
         console.print(
-            f"[red]No landing directory at {settings.landing_dir}.[/red] "
-            "Set NORTHSTAR_LANDING_DIR or run `northstar generate --out <dir>`."
+            Text.assemble(
+                (f"No landing directory at {settings.landing_dir}.", "red"),
+                " Set NORTHSTAR_LANDING_DIR or run `northstar generate --out <dir>`.",
+            )
         )
         return False
     steps = _Steps(console)
@@ -87,7 +91,7 @@ def run_pipeline(
 
 def _run_steps(settings: Settings, steps: _Steps, paths: list[str], partition_date: date | None) -> bool:
     from northstar.build import run_dbt_build
-    from northstar.cli import UserError
+    from northstar.errors import UserError
     from northstar.ingest.load import load_paths
     from northstar.quality.check import run_checks
     from northstar.serve.publish import publish
@@ -98,18 +102,20 @@ def _run_steps(settings: Settings, steps: _Steps, paths: list[str], partition_da
     console.print(load_report.summary_table())
     if load_report.errors:
         # A bad file is reported but the others are loaded; the run goes on with what is valid.
-        console.print(f"[yellow]{len(load_report.errors)} file(s) could not be loaded (see above).[/yellow]")
+        console.print(f"{len(load_report.errors)} file(s) could not be loaded (see above).", style="yellow")
 
     build_result = steps.run("build (dbt)", lambda: run_dbt_build(settings))
     console.print(build_result.summary())
     if not build_result.success:
-        console.print(f"[red]Build failed: not publishing;[/red] {_last_good_publish(settings)}.")
+        console.print(Text.assemble(("Build failed: not publishing;", "red"), f" {_last_good_publish(settings)}."))
         return False
 
     check_report = steps.run("check (Great Expectations)", lambda: run_checks(settings, partition_date=partition_date))
     console.print(check_report.summary_table())
     if not check_report.success:
-        console.print(f"[red]Quality checks failed: not publishing;[/red] {_last_good_publish(settings)}.")
+        console.print(
+            Text.assemble(("Quality checks failed: not publishing;", "red"), f" {_last_good_publish(settings)}.")
+        )
         return False
 
     publish_result = steps.run("publish", lambda: publish(settings))
@@ -118,7 +124,7 @@ def _run_steps(settings: Settings, steps: _Steps, paths: list[str], partition_da
     try:
         report_path = steps.run("report", lambda: write_report(settings))
     except UserError as exc:
-        console.print(f"[red]Published, but the report could not be rebuilt:[/red] {exc}")
+        console.print(Text.assemble(("Published, but the report could not be rebuilt:", "red"), f" {exc}"))
         return False
     console.print(f"HTML report: {report_path}", highlight=False)
     _print_digest(settings, console, partition_date)
@@ -150,7 +156,7 @@ def run_demo(settings: Settings, visitors: int = 30_000, days: int = 90, console
     from northstar.sample.generate import generate
     from northstar.summary import kpi_summary
 
-    console = console or Console()
+    console = console or make_console()
     steps = _Steps(console)
     landing: Path = settings.landing_dir
     gen = steps.run(
@@ -162,18 +168,18 @@ def run_demo(settings: Settings, visitors: int = 30_000, days: int = 90, console
     ok = run_pipeline(settings, console=console)
 
     with connect_warehouse(settings, read_only=True) as con:
-        console.rule("[bold]raw layer")
+        console.rule(Text("raw layer", style="bold"))
         console.print(raw_summary(con))
     if not ok:
         return False
 
     report_path = settings.report_dir / "index.html"  # run_pipeline rebuilt it after publish
     with connect_serving(settings) as con:
-        console.rule("[bold]KPI summary")
+        console.rule(Text("KPI summary", style="bold"))
         console.print(kpi_summary(con, settings))
-    console.rule("[bold]where things are")
+    console.rule(Text("where things are", style="bold"))
     console.print(f"warehouse (build file): {settings.warehouse_path}")
     console.print(f"serving file (read-only, BI tools): {settings.serving_path}")
     console.print(f"Parquet exports: {settings.parquet_dir}")
-    console.print(f"HTML report: [bold]{report_path}[/bold]")
+    console.print(Text.assemble("HTML report: ", (str(report_path), "bold")))
     return True

@@ -41,7 +41,7 @@ def kpi_summary(con: duckdb.DuckDBPyConnection, settings: Settings) -> Group:
             fmt.kpi_value(kpi, actual, cur),
             fmt.kpi_value(kpi, target, cur),
             fmt.pct(attainment, 2),
-            "" if on_track is None else ("yes" if on_track else "[red]no[/red]"),
+            "" if on_track is None else ("yes" if on_track else Text("no", style="red")),
         )
 
     n_alerts, n_declines = con.execute(

@@ -34,6 +34,7 @@ from northstar.bench import report as rep
 from northstar.bench.results import RESULT_SETS, Diff, Params, Results, compare_all, reference_results
 from northstar.bench.worker import IMPLEMENTATIONS, settings_to_json
 from northstar.config import PROJECT_DIR, Settings
+from northstar.terminal import make_console
 
 DEFAULT_DAYS = 90
 DEFAULT_START = date(2026, 1, 1)
@@ -87,7 +88,7 @@ class BenchReport:
 
 
 def _prepare_work_dir(work_dir: Path) -> None:
-    from northstar.cli import UserError
+    from northstar.errors import UserError
 
     if work_dir.exists() and any(work_dir.iterdir()):
         if not (work_dir / _MARKER).exists():
@@ -153,10 +154,10 @@ def run_bench(
     docs_path: Path | None = None,
 ) -> BenchReport:
     """Generate the data, run every step in its own process, compare with the marts, print (and write) the table."""
-    from northstar.cli import UserError
+    from northstar.errors import UserError
     from northstar.sample.generate import generate
 
-    console = console or Console()
+    console = console or make_console()
     if visitors < 1 or days < 1:
         raise UserError("--visitors and --days must be at least 1")
     work_dir = Path(work_dir or settings.warehouse_dir / "bench").resolve()

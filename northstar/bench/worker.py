@@ -14,6 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from northstar.config import Settings
+from northstar.terminal import make_console
 
 IMPLEMENTATIONS = ("sql", "pandas", "polars")
 MODULES = {
@@ -70,13 +71,12 @@ def _dbt_note(nodes: list, wall: float, threads: int) -> str:
 
 
 def _build(settings: Settings, full_refresh: bool, log_path: Path) -> dict[str, object]:
-    from rich.console import Console
 
     from northstar.build import run_dbt_build
 
     with log_path.open("w", encoding="utf-8") as log:
         t0 = time.perf_counter()
-        result = run_dbt_build(settings, full_refresh=full_refresh, console=Console(file=log, width=200))
+        result = run_dbt_build(settings, full_refresh=full_refresh, console=make_console(file=log, width=200))
         wall = time.perf_counter() - t0
     if not result.success:
         failed = ", ".join(f"{n.resource_type} {n.name}" for n in result.failures[:3])

@@ -35,6 +35,7 @@ from northstar.evaluate.score import (
     verdict,
 )
 from northstar.sample.scenarios import Scenario, draw_scenario
+from northstar.terminal import make_console
 
 START = date(2026, 1, 1)
 SELECT = "+fct_kpi_alerts"
@@ -108,11 +109,11 @@ def run_evaluation(
     keep: bool = False,
 ) -> Evaluation:
     """Generate, load, build and score 2 × seeds data sets, one line of progress each."""
-    from northstar.cli import UserError
+    from northstar.errors import UserError
 
     if seeds < 1 or days < 1 or visitors < 1:
         raise UserError("--seeds, --days and --visitors must be at least 1")
-    console = console or Console()
+    console = console or make_console()
     own_root = work_dir is None
     root = Path(tempfile.mkdtemp(prefix="northstar-evaluate-")) if own_root else Path(work_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -176,7 +177,7 @@ def _run_data_set(settings: Settings, ds: DataSet, work: Path, days: int, visito
         if load.errors:
             ds.error = f"load: {load.errors[0]}"
             return
-        quiet = Console(file=io.StringIO())
+        quiet = make_console(file=io.StringIO())
         build = run_dbt_build(ds_settings, select=[SELECT], console=quiet)
         if not build.success:
             failed = [f"{n.name}: {n.message}" for n in build.failures]

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from rich.console import Console, Group
+from rich.console import Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -48,6 +48,7 @@ from northstar.ingest.schema import KINDS, ensure_raw_schema
 from northstar.sources import LoadFileError, Peek, Source, SourceFile, detect, detect_format, get, landing, peek
 from northstar.sources.sql import lit as _lit
 from northstar.sources.sql import q as _q
+from northstar.terminal import make_console
 
 
 @dataclass
@@ -681,7 +682,7 @@ def load_paths(
     try:
         con = connect_warehouse(settings)
     except duckdb.IOException as exc:
-        from northstar.cli import UserError  # one clear line on the command line, no traceback
+        from northstar.errors import UserError  # one clear line on the command line, no traceback
 
         raise UserError(
             f"cannot open the warehouse {settings.warehouse_path}: {_error_text(exc)} "
@@ -696,7 +697,7 @@ def load_paths(
                 MofNCompleteColumn(),
                 TextColumn("{task.description}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=make_console(stderr=True),
                 transient=True,
             ) as bar:
                 task = bar.add_task("", total=len(candidates))

@@ -33,6 +33,7 @@ import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from northstar.config import PROJECT_DIR, Settings
 
@@ -109,18 +110,18 @@ class CheckReport:
             table.add_column(col)
         for s in self.suites:
             if s.error is not None:
-                table.add_row(s.name, s.table, "[red]ERROR[/red]", s.error)
+                table.add_row(s.name, s.table, Text("ERROR", style="red"), s.error)
                 continue
             passed = sum(o.success for o in s.outcomes)
-            verdict = "[green]pass[/green]" if s.success else "[red]FAIL[/red]"
+            verdict = Text("pass", style="green") if s.success else Text("FAIL", style="red")
             table.add_row(s.name, s.table, verdict, f"{passed} of {len(s.outcomes)} expectations pass")
             for o in s.outcomes:
                 if o.success and not per_expectation:
                     continue
                 if o.success:
-                    result = "  [green]pass[/green]"
+                    result = Text("  pass", style="green")
                 else:
-                    result = "  [red]fail[/red]" if o.blocking else "  [yellow]warn[/yellow]"
+                    result = Text("  fail", style="red") if o.blocking else Text("  warn", style="yellow")
                 table.add_row("", o.target, result, f"{o.expectation}: {o.observed}")
         n_fail = len(self.failures)
         table.caption = f"{len(self.suites)} suites, {n_fail} blocking failures, {len(self.warnings)} warnings"

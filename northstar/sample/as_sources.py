@@ -54,7 +54,7 @@ def create_contract_views(con: duckdb.DuckDBPyConnection) -> None:
 
 def resolve(names: list[str]) -> list[Source]:
     """Source names (and groups such as `real`) -> sources that can export; a clear error for the rest."""
-    from northstar.cli import UserError
+    from northstar.errors import UserError
 
     out: list[Source] = []
     for name in names:

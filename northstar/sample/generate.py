@@ -910,7 +910,7 @@ def generate(
     """Write `days` daily landing files of every kind into out_dir plus incidents.json; deterministic per seed."""
     import time
 
-    from northstar.cli import UserError  # one clear line on the command line, no traceback
+    from northstar.errors import UserError  # one clear line on the command line, no traceback
 
     if days < 1:
         raise UserError("--days must be at least 1")

@@ -29,8 +29,8 @@ import duckdb
 from rich.console import Group
 from rich.table import Table
 
-from northstar.cli import UserError
 from northstar.config import PROJECT_DIR, Settings
+from northstar.errors import UserError
 
 SERVING_SCHEMA = "marts"
 PARQUET_VERSIONS_DIR = ".parquet_versions"

@@ -13,16 +13,16 @@ from pathlib import Path
 import duckdb
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from northstar.alerts_digest import alerts_table
-from northstar.cli import UserError, check_out
 from northstar.config import Settings
 from northstar.db import WarehouseMissingError, connect_serving
+from northstar.errors import UserError, check_out
 from northstar.serve import fmt
 from northstar.tables import Fitted, print_table
+from northstar.terminal import make_console
 
 MAX_PRINTED_ROWS = 100
 
@@ -61,7 +61,7 @@ def result_table(columns: list[str], rows: list[tuple], title: str | None = None
 
 def run_query(settings: Settings, sql: str, out: Path | None = None, console: Console | None = None) -> int:
     """Run SQL read-only on the serving file; print a table, or write .csv / .parquet to `out`. Returns rows."""
-    console = console or Console()
+    console = console or make_console()
     sql = sql.strip().rstrip(";").strip()
     if not sql:
         raise UserError('no SQL given: northstar query "select * from kpi_daily limit 10"')
@@ -78,14 +78,8 @@ def run_query(settings: Settings, sql: str, out: Path | None = None, console: Co
             return 0
         try:
             if out is not None:
-                if out.suffix.lower() == ".csv":
-                    rel.write_csv(str(out), header=True)
-                    # header = true: sniffed, the header of a 1-row all-text result passes for a row
-                    rows = con.execute(f"select count(*) from read_csv({_quote(out)}, header = true)").fetchone()[0]
-                else:
-                    rel.write_parquet(str(out))
-                    rows = con.execute(f"select count(*) from read_parquet({_quote(out)})").fetchone()[0]
-                console.print(f"Wrote {rows:,} row{'s' if rows != 1 else ''} to [bold]{escape(str(out))}[/bold]")
+                rows = _write_out(rel, out)
+                console.print(Text.assemble(f"Wrote {rows:,} row{'s' if rows != 1 else ''} to ", (str(out), "bold")))
                 return rows
             # Fetch one row more than we print, and count only when there are more.
             head = rel.limit(MAX_PRINTED_ROWS + 1).fetchall()
@@ -96,6 +90,22 @@ def run_query(settings: Settings, sql: str, out: Path | None = None, console: Co
             raise _query_error(exc) from None
     finally:
         con.close()
+
+
+def _write_out(rel: duckdb.DuckDBPyRelation, out: Path) -> int:
+    """Write the result to .csv or .parquet; returns the rows in the file as read back.
+
+    The serving connection cannot write files (db.SERVING_LOCKDOWN), so the result streams as Arrow batches into
+    a private in-memory DuckDB, which writes the one file the user named.
+    """
+    with duckdb.connect() as writer:
+        result = writer.from_arrow(rel.to_arrow_reader())
+        if out.suffix.lower() == ".csv":
+            result.write_csv(str(out), header=True)
+            # header = true: sniffed, the header of a 1-row all-text result passes for a row
+            return writer.execute(f"select count(*) from read_csv({_quote(out)}, header = true)").fetchone()[0]
+        result.write_parquet(str(out))
+        return writer.execute(f"select count(*) from read_parquet({_quote(out)})").fetchone()[0]
 
 
 def _quote(path: Path) -> str:
@@ -204,7 +214,7 @@ def print_kpis(
     settings: Settings, month: str | None = None, by: str = "channel", console: Console | None = None
 ) -> list[dict]:
     """The weekly questions: a month's KPIs by channel or campaign. Returns the rows printed."""
-    console = console or Console()
+    console = console or make_console()
     if by not in ("channel", "campaign"):
         raise UserError(f"--by {by!r}: use channel or campaign")
     con = _connect(settings)

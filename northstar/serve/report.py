@@ -22,9 +22,9 @@ from pathlib import Path
 
 import duckdb
 
-from northstar.cli import UserError
 from northstar.config import Settings
 from northstar.db import WarehouseMissingError, connect_serving
+from northstar.errors import UserError
 from northstar.serve.query import channel_kpis
 from northstar.serve.report_assets import KPI_DEFINITIONS, OTHER_DEFINITIONS  # noqa: F401  (re-exported)
 

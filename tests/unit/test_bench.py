@@ -317,7 +317,7 @@ def test_tiny_bench_every_implementation_equals_the_marts(tmp_path: Path) -> Non
 
 
 def test_bench_refuses_a_work_dir_it_did_not_create(tmp_path: Path) -> None:
-    from northstar.cli import UserError
+    from northstar.errors import UserError
 
     foreign = tmp_path / "not_bench"
     foreign.mkdir()

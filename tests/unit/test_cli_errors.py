@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from northstar import build, cli
+from northstar import build, cli, errors
 from northstar.config import Settings
 from northstar.serve.publish import publish
 
@@ -137,6 +137,6 @@ def test_build_select_that_matches_nothing_is_an_error(
 
 
 def test_out_check_names_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(cli.UserError, match=r"not a file without one"):
-        cli.check_out(tmp_path / "report", (".html",))
-    cli.check_out(tmp_path / "R.HTML", (".html",))  # an existing directory, the extension in any case: fine
+    with pytest.raises(errors.UserError, match=r"not a file without one"):
+        errors.check_out(tmp_path / "report", (".html",))
+    errors.check_out(tmp_path / "R.HTML", (".html",))  # an existing directory, the extension in any case: fine

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from northstar.cli import UserError
+from northstar.errors import UserError
 from northstar.sample.generate import DIRTY_PLAN, Plan, generate
 
 START = date(2026, 1, 1)

@@ -12,8 +12,8 @@ import pytest
 from rich.console import Console
 
 from northstar import build, pipeline
-from northstar.cli import UserError
 from northstar.config import Settings
+from northstar.errors import UserError
 from northstar.ingest import load
 from northstar.quality import check
 from northstar.serve import report as report_module

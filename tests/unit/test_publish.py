@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from northstar.cli import UserError
 from northstar.config import Settings
+from northstar.errors import UserError
 from northstar.serve import publish as publish_mod
 from northstar.serve.publish import PublishError, publish
 from northstar.serve.sample_marts import build_sample_marts

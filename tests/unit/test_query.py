@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from northstar.cli import UserError
 from northstar.config import Settings
+from northstar.errors import UserError
 from northstar.serve.publish import publish
 from northstar.serve.query import MAX_PRINTED_ROWS, print_kpis, run_query
 

@@ -14,8 +14,8 @@ import duckdb
 import pytest
 from jinja2 import DictLoader, Environment
 
-from northstar.cli import UserError
 from northstar.config import Settings
+from northstar.errors import UserError
 from northstar.serve import fmt
 from northstar.serve import report as report_module
 from northstar.serve.publish import publish
