@@ -255,3 +255,30 @@ def test_failed_model_gives_short_message_and_log_path(warehouses: tuple[Setting
     console.print(result.summary())
     text = console.export_text()
     assert "FAILED" in text and "int_sessions_classified" in text and str(result.log_path) in text
+
+
+def test_sessions_without_consent_carry_no_identifier_into_the_marts(warehouses: tuple[Settings, Settings]) -> None:
+    """consent = false removes identifiers from user-level marts (issue 13): a session in which any event lacked
+    analytics consent is keyed 'anon-' || md5(its first event_id) everywhere, never by its device's anonymous_id
+    or user_id, so it counts in aggregates but links to nobody."""
+    _, full = warehouses
+    with duckdb.connect(str(full.warehouse_path), read_only=True) as con:
+        con.execute(
+            "create temp table unconsented as select session_id, list(distinct anonymous_id) "
+            "|| list(distinct user_id) filter (where user_id is not null) as ids "
+            "from intermediate.int_events_sessionized group by session_id having not bool_and(is_consented)"
+        )
+        assert con.execute("select count(*) from unconsented").fetchone()[0] > 0  # the generator's ~5 %
+        for mart in ("fct_sessions", "fct_conversions", "fct_attributed_conversions"):
+            bad = con.execute(
+                f"select count(*) from marts.{mart} as m join unconsented as u using (session_id) "
+                "where m.visitor_id is not null and (not starts_with(m.visitor_id, 'anon-') "
+                "or list_contains(u.ids, m.visitor_id))"
+            ).fetchone()[0]
+            assert bad == 0, f"{mart}: {bad} rows of sessions without consent carry an identifier"
+        leaked = con.execute(
+            "select count(*) from marts.dim_customers as d join (select unnest(ids) as id from unconsented) as u "
+            "on d.visitor_id = u.id where d.visitor_id not in (select visitor_id from marts.fct_sessions "
+            "where is_consented)"
+        ).fetchone()[0]
+        assert leaked == 0, f"dim_customers: {leaked} customers known only from sessions without consent"
