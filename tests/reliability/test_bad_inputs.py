@@ -1,0 +1,224 @@
+"""The bad-input corpus (tests/data/bad/, format in its README.md): every case has its expected fate.
+
+Each case's files load together with one clean file per kind (tests/data/bad/_good/) into a fresh warehouse;
+then: the case's outcome (loaded / rows quarantined with the reason / refused with a clear message), every good
+file loaded in full, and the accounting of every file in raw.load_manifest (read = loaded + quarantined +
+duplicates, and the raw tables and raw.quarantine hold exactly those rows). A refused file leaves a row in
+raw.load_manifest and in raw.quarantine. One CLI run over the whole corpus checks exit code and one-line errors.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from northstar.config import Settings
+from northstar.ingest.load import FileResult, load_paths
+from northstar.ingest.schema import KINDS
+from northstar.sources import all_sources
+
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+GOOD = BAD / "_good"
+SALT = "bad-inputs-salt"
+# Rows of each good file: all of them must load, whatever the case beside them does.
+GOOD_ROWS = {"events_good.jsonl": 3, "ad_spend_good.csv": 2, "orders_good.csv": 2, "leads_good.jsonl": 2}
+NOT_DATA = {".toml", ".md", ".yml", ".yaml", ".py"}  # files of a case directory that are not loaded
+OUTCOMES = ("loaded", "quarantined", "refused")
+SOURCES = {s.name for s in all_sources()}
+NORTHSTAR = Path(sys.executable).with_name("northstar")
+
+
+def case_dirs() -> list[Path]:
+    return sorted(p for p in BAD.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def data_files(case: Path) -> list[Path]:
+    return sorted(p for p in case.iterdir() if p.is_file() and p.suffix.lower() not in NOT_DATA)
+
+
+def expectations(case: Path) -> dict[str, dict[str, Any]]:
+    """file name -> its expectation (top-level keys of expected.toml, overridden by [files."<name>"])."""
+    exp = tomllib.loads((case / "expected.toml").read_text(encoding="utf-8"))
+    per_file = exp.pop("files", {})
+    return {f.name: {**exp, **per_file.get(f.name, {})} for f in data_files(case)}
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+    return con.execute(sql, params or []).fetchall()
+
+
+def check_accounting(con: duckdb.DuckDBPyConnection, refused: set[str]) -> None:
+    """Every file: read = loaded + quarantined + duplicates; raw tables hold exactly what the manifest says."""
+    manifest = query(
+        con,
+        "select load_id, source_file, kind, rows_read, rows_loaded, rows_quarantined, duplicates_skipped"
+        " from raw.load_manifest",
+    )
+    for load_id, source_file, kind, n_read, n_load, n_quar, n_dup in manifest:
+        assert n_read == n_load + n_quar + n_dup, f"{source_file}: read {n_read} != {n_load} + {n_quar} + {n_dup}"
+        assert kind in KINDS, f"{source_file}: manifest kind {kind!r}"
+        in_raw = query(con, f"select count(*) from raw.{kind} where load_id = ?", [load_id])[0][0]
+        assert in_raw == n_load, f"{source_file}: raw.{kind} holds {in_raw} rows, the manifest says {n_load}"
+        quar = query(con, "select count(*) from raw.quarantine where load_id = ? and row_number is not null", [load_id])
+        if source_file not in refused:
+            assert quar[0][0] == n_quar, f"{source_file}: raw.quarantine holds {quar[0][0]}, manifest {n_quar}"
+    # Nothing without a trace: every raw and quarantine row belongs to a file in the manifest.
+    ids = "(select load_id from raw.load_manifest)"
+    for table in (*KINDS, "quarantine"):
+        orphans = query(con, f"select count(*) from raw.{table} where load_id not in {ids}")[0][0]
+        assert orphans == 0, f"raw.{table}: {orphans} rows of no file in raw.load_manifest"
+
+
+def check_reasons(exp: dict[str, Any], reasons: list[str], name: str) -> None:
+    if "reason" in exp:
+        assert reasons and all(exp["reason"] in r for r in reasons), f"{name}: reasons {reasons}, want {exp['reason']}"
+    if "reasons" in exp:
+        wanted = exp["reasons"]
+        assert all(any(w in r for w in wanted) for r in reasons), f"{name}: reasons {reasons}, want one of {wanted}"
+        assert all(any(w in r for r in reasons) for w in wanted), f"{name}: reasons {reasons} miss one of {wanted}"
+
+
+def check_absent(con: duckdb.DuckDBPyConnection, needles: list[str]) -> None:
+    """No needle (PII) anywhere in raw.*: every column of every row, extra and quarantine records included."""
+    for table in (*KINDS, "quarantine", "load_manifest"):
+        for needle in needles:
+            n = query(
+                con,
+                f"select count(*) from raw.{table} as t where contains(lower(cast(t as varchar)), ?)",
+                [needle.lower()],
+            )[0][0]
+            assert n == 0, f"{needle!r} stored in clear in {n} rows of raw.{table}"
+
+
+def check_file(con: duckdb.DuckDBPyConnection, res: FileResult, exp: dict[str, Any], name: str) -> None:
+    outcome = exp["outcome"]
+    path = str(Path(res.path).resolve())
+    kind = exp["kind"]
+    if outcome == "refused":
+        assert res.status == "error", f"{name}: {res.status} ({res.message}), expected refused"
+        msg = res.message
+        assert exp["message"].lower() in msg.lower(), f"{name}: message {msg!r} lacks {exp['message']!r}"
+        assert name in msg, f"{name}: the message does not name the file: {msg!r}"
+        assert "\n" not in msg and "Traceback" not in msg, f"{name}: not one line: {msg!r}"
+        assert "LINE 1" not in msg, f"{name}: the message echoes the loader's SQL: {msg!r}"
+        rows = query(con, "select kind, rows_loaded from raw.load_manifest where source_file = ?", [path])
+        assert rows, f"{name}: refused but no row in raw.load_manifest"
+        assert all(r[1] == 0 for r in rows), f"{name}: refused but the manifest says rows loaded: {rows}"
+        quar = query(con, "select reason from raw.quarantine where source_file = ?", [path])
+        assert quar, f"{name}: refused but no row in raw.quarantine"
+        for k in KINDS:
+            n = query(con, f"select count(*) from raw.{k} where source_file = ?", [path])[0][0]
+            assert n == 0, f"{name}: refused but {n} rows in raw.{k}"
+        return
+    assert res.status == "loaded", f"{name}: {res.status}: {res.message}"
+    assert res.kind == kind, f"{name}: loaded as {res.kind}, expected {kind}"
+    got = query(
+        con,
+        "select rows_loaded, rows_quarantined, duplicates_skipped, source || ':' || file_format"
+        " from raw.load_manifest where source_file = ?",
+        [path],
+    )
+    assert len(got) == 1, f"{name}: {len(got)} manifest rows"
+    n_load, n_quar, n_dup, fmt = got[0]
+    assert fmt == exp["format"], f"{name}: read as {fmt}, expected {exp['format']}"
+    want = (exp["loaded"], exp.get("quarantined", 0), exp.get("duplicates", 0))
+    assert (n_load, n_quar, n_dup) == want, f"{name}: loaded/quarantined/duplicates {(n_load, n_quar, n_dup)}"
+    reasons = [r[0] for r in query(con, "select reason from raw.quarantine where source_file = ?", [path])]
+    if outcome == "loaded":
+        assert n_quar == 0 and reasons == [], f"{name}: quarantined {reasons}"
+    else:
+        assert n_quar > 0, f"{name}: nothing quarantined"
+        check_reasons(exp, reasons, name)
+
+
+@pytest.mark.parametrize("case", case_dirs(), ids=lambda p: p.name)
+def test_bad_input_case(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    exps = expectations(case)
+    first = next(iter(exps.values()))
+    overrides = first.get("settings", {})
+    settings = Settings(
+        warehouse_dir=tmp_path / "wh",
+        landing_dir=tmp_path / "landing",
+        pii_salt=SALT,
+        threads=1,
+        memory_limit="1GB",
+        **overrides,
+    )
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    files = [str(p) for p in data_files(case)]
+    goods = [str(p) for p in sorted(GOOD.iterdir()) if p.name in GOOD_ROWS]
+    source, load_kind = first.get("source"), first.get("load_kind")
+    if source or load_kind:  # a forced source or kind applies to every path: the good files load beside it
+        report = load_paths(settings, files, kind=load_kind, source=source, progress=False)
+        report.files += load_paths(settings, goods, progress=False).files
+    else:
+        report = load_paths(settings, files + goods, progress=False)
+    by_name = {Path(f.path).name: f for f in report.files}
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        for name, exp in exps.items():
+            assert name in by_name, f"{name}: not in the load report ({sorted(by_name)})"
+            check_file(con, by_name[name], exp, name)
+        for name, n in GOOD_ROWS.items():
+            res = by_name[name]
+            assert (res.status, res.rows_read, res.rows_loaded) == ("loaded", n, n), f"good file {name}: {res}"
+        refused = {str(Path(by_name[n].path).resolve()) for n, e in exps.items() if e["outcome"] == "refused"}
+        check_accounting(con, refused)
+        if first.get("absent"):
+            check_absent(con, first["absent"])
+
+
+def test_corpus_has_forty_cases_over_every_kind_and_export_format() -> None:
+    cases = case_dirs()
+    assert len(cases) >= 40, f"{len(cases)} cases"
+    kinds, sources, outcomes = set(), set(), set()
+    for case in cases:
+        exps = expectations(case)
+        assert exps, f"{case.name}: no data file"
+        for name, exp in exps.items():
+            assert exp.get("why") and exp.get("kind") in KINDS and exp.get("outcome") in OUTCOMES, f"{case.name}"
+            assert exp.get("format", "").split(":")[0] in SOURCES, f"{case.name}/{name}: format {exp.get('format')}"
+            assert exp["outcome"] == "refused" or "loaded" in exp, f"{case.name}/{name}: no row counts"
+            assert exp["outcome"] != "refused" or "message" in exp, f"{case.name}/{name}: no message"
+            assert exp["outcome"] != "quarantined" or {"reason", "reasons"} & exp.keys(), f"{case.name}/{name}"
+            kinds.add(exp["kind"])
+            sources.add(exp["format"].split(":")[0])
+            outcomes.add(exp["outcome"])
+    assert kinds == set(KINDS)
+    assert {"landing", "ga4", "segment", "shopify", "hubspot"} <= sources
+    assert sources & {"google_ads", "meta_ads", "linkedin_ads", "tiktok_ads", "microsoft_ads"}
+    assert outcomes == set(OUTCOMES)
+
+
+def test_cli_over_the_whole_corpus_exits_one_with_one_line_errors(tmp_path: Path) -> None:
+    """`northstar load` of every case at once: exit 1, no traceback, one `error:` line per refused file."""
+    files, refused = [], set()
+    for case in case_dirs():
+        exps = expectations(case)
+        if any(e.get("source") or e.get("load_kind") or e.get("settings") for e in exps.values()):
+            continue  # needs options of its own
+        for name, exp in exps.items():
+            files.append(str(case / name))
+            if exp["outcome"] == "refused":
+                refused.add(name)
+    env = {
+        **os.environ,
+        "NORTHSTAR_WAREHOUSE_DIR": str(tmp_path / "wh"),
+        "NORTHSTAR_THREADS": "1",
+        "COLUMNS": "4000",
+        "NO_COLOR": "1",
+    }
+    proc = subprocess.run([str(NORTHSTAR), "load", *files], capture_output=True, text=True, env=env, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out, out[-3000:]
+    assert proc.returncode == 1, out[-3000:]
+    errors = [ln.strip() for ln in out.splitlines() if ln.strip().startswith("error: ")]
+    named = {n for n in refused if any(n in ln for ln in errors)}
+    assert named == refused, f"refused files without an error line: {sorted(refused - named)}\n{out[-3000:]}"
