@@ -26,8 +26,10 @@ console = make_console(width=None if sys.stdout.isatty() else 120)
 err_console = make_console(stderr=True)
 
 
-def _settings():
-    return load_settings()  # a ConfigError is a UserError: one line, exit 2
+def _settings(writes: bool = True):
+    """Settings checked up front (a ConfigError is a UserError: one line, exit 2). Commands that only read the
+    serving file pass writes=False: they work in a warehouse dir they cannot write."""
+    return load_settings(writes=writes)
 
 
 def _version(value: bool) -> None:
@@ -90,7 +92,7 @@ def generate(
             landing, days=days, start=start_day, visitors=visitors, seed=seed, file_format=file_format
         )
         console.print(f"generated {sum(result.rows.values()):,} landing rows; writing them as {as_sources} ...")
-        written = write_as(_settings(), landing, out, names)
+        written = write_as(_settings(writes=False), landing, out, names)
     finally:
         shutil.rmtree(landing, ignore_errors=True)
     console.print(
@@ -201,7 +203,7 @@ def report(
 
     if out is not None:
         check_out(out, (".html", ".htm"))
-    path = write_report(_settings(), out=out)
+    path = write_report(_settings(writes=out is None), out=out)
     console.print(Text.assemble("Report written to ", (str(path), "bold")))
 
 
@@ -213,7 +215,7 @@ def query(
     """Run a read-only query on the serving file."""
     from northstar.serve.query import run_query
 
-    run_query(_settings(), sql, out=out, console=console)
+    run_query(_settings(writes=False), sql, out=out, console=console)
 
 
 @app.command()
@@ -224,7 +226,7 @@ def kpis(
     """The weekly questions: KPIs by channel or campaign for a month, from the serving file."""
     from northstar.serve.query import print_kpis
 
-    print_kpis(_settings(), month=month, by=by, console=console)
+    print_kpis(_settings(writes=False), month=month, by=by, console=console)
 
 
 @app.command()

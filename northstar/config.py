@@ -5,7 +5,10 @@ The CLI, dbt (as vars) and Dagster (as a resource) all read their settings from 
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,9 +37,12 @@ def _env_int(name: str, default: int) -> int:
 def _env_float(name: str, default: float) -> float:
     raw = _env(name, str(default))
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise ConfigError(f"NORTHSTAR_{name}={raw!r} is not a number (default {default})") from None
+        value = math.nan
+    if not math.isfinite(value):  # float() takes "nan" and "inf": no threshold means either
+        raise ConfigError(f"NORTHSTAR_{name}={raw!r} is not a number (default {default})")
+    return value
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,13 @@ class Settings:
         }
 
 
-def load_settings() -> Settings:
-    """Read NORTHSTAR_* variables; relative paths are taken from the current directory."""
+def load_settings(*, writes: bool = False) -> Settings:
+    """Read NORTHSTAR_* variables; relative paths are taken from the current directory.
+
+    Every value is checked here, so a bad one stops a command before it starts, as one ConfigError naming the
+    variable. `writes`: the command writes into the warehouse dir (load, build, publish ...), so it must be a
+    directory that exists or can be created, and writable; readers of the serving file (query, kpis) need neither.
+    """
     warehouse_dir = Path(_env("WAREHOUSE_DIR", "warehouse")).expanduser().resolve()
     settings = Settings(
         warehouse_dir=warehouse_dir,
@@ -146,14 +157,85 @@ def load_settings() -> Settings:
         partitions_start=_env("PARTITIONS_START", "2026-01-01"),
     )
     _validate(settings)
+    if writes:
+        _check_writable(settings.warehouse_dir, "NORTHSTAR_WAREHOUSE_DIR")
     return settings
 
 
 ATTRIBUTION_MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay")
 
+# DuckDB's memory_limit units (its own parser's list; "4 GB" and "4gb" are fine too); a value below the floor
+# parses but fails every query with "Out of Memory Error".
+_MEMORY = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*|%)\s*", re.IGNORECASE)
+_MEMORY_UNITS = {
+    **dict.fromkeys(("b", "byte", "bytes"), 1),
+    **dict.fromkeys(("k", "kb", "kilobyte", "kilobytes"), 1000),
+    **dict.fromkeys(("m", "mb", "megabyte", "megabytes"), 1000**2),
+    **dict.fromkeys(("g", "gb", "gigabyte", "gigabytes"), 1000**3),
+    **dict.fromkeys(("t", "tb", "terabyte", "terabytes"), 1000**4),
+    **{"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4},
+}
+_MIN_MEMORY = 64 * 1000**2
+
+
+def _check_memory_limit(value: str) -> None:
+    match = _MEMORY.fullmatch(value)
+    number, unit = (float(match[1]), match[2].lower()) if match else (0.0, "")
+    ok = (0 < number <= 100) if unit == "%" else number * _MEMORY_UNITS.get(unit, 0) >= _MIN_MEMORY
+    if not ok:
+        raise ConfigError(
+            f"NORTHSTAR_MEMORY_LIMIT={value!r} is not a DuckDB memory limit of at least 64MB:"
+            " use a size like 4GB, 512MB or 2GiB, or a share of RAM like 80%"
+        )
+
+
+def _check_timezone(name: str) -> None:
+    """Python (zoneinfo: Dagster, the bench) and DuckDB (the marts) must both know it."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+        known = name == "UTC" or _duckdb_knows_timezone(name)
+    except Exception:
+        known = False
+    if not known:
+        raise ConfigError(f"NORTHSTAR_REPORTING_TIMEZONE={name!r} is not an IANA timezone like UTC or Europe/Berlin")
+
+
+def _duckdb_knows_timezone(name: str) -> bool:
+    import duckdb
+
+    with duckdb.connect() as con:  # in memory, a few ms; only for a timezone other than UTC
+        return con.execute("select count(*) from pg_timezone_names() where name = ?", [name]).fetchone()[0] > 0
+
+
+def _check_dir(path: Path, var: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{var}={path} is a file, not a directory: point {var} at a directory")
+
+
+def _check_writable(path: Path, var: str) -> None:
+    """The dir, or the nearest existing parent it would be created in, takes a file. Nothing is left behind."""
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(0, f"{existing} is a file")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        how = "is not writable" if existing == path else "cannot be created"
+        raise ConfigError(f"{var}={path} {how} ({exc.strerror}): point {var} at a directory you can write") from None
+
+
+def _check_range(var: str, value: float, ok: bool, expected: str) -> None:
+    if not ok:  # written as "not ok" so NaN fails too
+        raise ConfigError(f"NORTHSTAR_{var}={value:g} must be {expected}")
+
 
 def _validate(s: Settings) -> None:
-    if len(s.reporting_currency) != 3 or not s.reporting_currency.isalpha():
+    if len(s.reporting_currency) != 3 or not s.reporting_currency.isalpha() or not s.reporting_currency.isascii():
         raise ConfigError(f"NORTHSTAR_REPORTING_CURRENCY={s.reporting_currency!r} is not an ISO-4217 code like USD")
     if s.attribution_model not in ATTRIBUTION_MODELS:
         raise ConfigError(
@@ -163,17 +245,28 @@ def _validate(s: Settings) -> None:
         date.fromisoformat(s.partitions_start)
     except ValueError:
         raise ConfigError(f"NORTHSTAR_PARTITIONS_START={s.partitions_start!r} is not a date like 2026-01-01") from None
-    if s.session_timeout_minutes <= 0:
-        raise ConfigError("NORTHSTAR_SESSION_TIMEOUT_MINUTES must be > 0")
-    if not 0 < s.max_quarantine_share <= 1:
-        raise ConfigError(
-            f"NORTHSTAR_MAX_QUARANTINE_SHARE={s.max_quarantine_share:g} must be above 0 and at most 1 (default 0.9)"
-        )
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(s.reporting_timezone)
-    except Exception:
-        raise ConfigError(
-            f"NORTHSTAR_REPORTING_TIMEZONE={s.reporting_timezone!r} is not an IANA timezone like UTC or Europe/Berlin"
-        ) from None
+    _check_range("SESSION_TIMEOUT_MINUTES", s.session_timeout_minutes, s.session_timeout_minutes > 0, "above 0")
+    _check_range(
+        "ATTRIBUTION_LOOKBACK_DAYS", s.attribution_lookback_days, s.attribution_lookback_days >= 0, "0 or more"
+    )
+    _check_range(
+        "INCREMENTAL_LOOKBACK_DAYS", s.incremental_lookback_days, s.incremental_lookback_days >= 0, "0 or more"
+    )
+    _check_range("ALERT_MIN_CHANGE", s.alert_min_change, s.alert_min_change >= 0, "0 or more (0.2 is a 20% change)")
+    _check_range("ALERT_MAX_P_VALUE", s.alert_max_p_value, 0 < s.alert_max_p_value < 1, "above 0 and below 1")
+    _check_range(
+        "MIN_CONVERSIONS_FOR_VERDICT", s.min_conversions_for_verdict, s.min_conversions_for_verdict >= 1, "1 or more"
+    )
+    _check_range("RECOMMENDATION_CUT_RATIO", s.recommendation_cut_ratio, s.recommendation_cut_ratio > 0, "above 0")
+    _check_range(
+        "RECOMMENDATION_SCALE_RATIO", s.recommendation_scale_ratio, s.recommendation_scale_ratio > 0, "above 0"
+    )
+    _check_range("EXPECTED_LIFETIME_YEARS", s.expected_lifetime_years, s.expected_lifetime_years > 0, "above 0")
+    _check_range(
+        "MAX_QUARANTINE_SHARE", s.max_quarantine_share, 0 < s.max_quarantine_share <= 1, "above 0 and at most 1"
+    )
+    _check_range("THREADS", s.threads, s.threads >= 1, "1 or more (DuckDB threads)")
+    _check_memory_limit(s.memory_limit)
+    _check_timezone(s.reporting_timezone)
+    _check_dir(s.warehouse_dir, "NORTHSTAR_WAREHOUSE_DIR")
+    _check_dir(s.landing_dir, "NORTHSTAR_LANDING_DIR")

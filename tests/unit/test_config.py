@@ -41,3 +41,21 @@ def test_bad_settings_name_the_variable(monkeypatch, tmp_path, name, value, mess
     monkeypatch.setenv(f"NORTHSTAR_{name}", value)
     with pytest.raises(ConfigError, match=message):
         load_settings()
+
+
+@pytest.mark.parametrize("value", ["4GB", "512MB", "2GiB", "80%", "1.5 GB", "4gb", "400M", "100000000 bytes"])
+def test_memory_limits_duckdb_takes_are_accepted(monkeypatch, tmp_path, value):
+    import duckdb
+
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE_DIR", str(tmp_path))
+    monkeypatch.setenv("NORTHSTAR_MEMORY_LIMIT", value)
+    settings = load_settings()
+    with duckdb.connect(config={"memory_limit": settings.memory_limit}) as con:  # DuckDB takes it as given
+        assert con.execute("select 1").fetchone() == (1,)
+
+
+def test_writers_check_the_warehouse_dir_without_leaving_anything(monkeypatch, tmp_path):
+    warehouse = tmp_path / "a" / "b"
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE_DIR", str(warehouse))
+    assert load_settings(writes=True).warehouse_dir == warehouse
+    assert list(tmp_path.iterdir()) == []  # checked where it would be created; created by the command itself
