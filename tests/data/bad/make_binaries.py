@@ -64,6 +64,9 @@ def main() -> None:
                   'psm-c' || i as campaign_id, ['12.50', 'n/a', '3'][i + 1] as spend, 'EUR' as currency
            from range(3) t(i)""",
     )
+    # GA4 rows as `bq extract --destination_format PARQUET` writes them: nested types, INT64 typed
+    ga4_json = BAD / "ga4_int64_as_numbers" / "events_20240104.json"
+    parquet(BAD / "ga4_parquet_export" / "events_20240104.parquet", f"select * from read_json('{ga4_json}')")
 
 
 if __name__ == "__main__":
