@@ -34,6 +34,9 @@ SALT = "bad-inputs-salt"
 GOOD_ROWS = {"events_good.jsonl": 3, "ad_spend_good.csv": 2, "orders_good.csv": 2, "leads_good.jsonl": 2}
 NOT_DATA = {".toml", ".md", ".yml", ".yaml", ".py"}  # files of a case directory that are not loaded
 OUTCOMES = ("loaded", "quarantined", "refused")
+# expected.toml's keys (tests/data/bad/README.md): a misspelt one would silently check nothing
+KEYS = {"why", "kind", "format", "outcome", "loaded", "quarantined", "duplicates", "reason", "reasons", "message"}
+KEYS |= {"source", "load_kind", "settings", "absent", "isolated"}
 SOURCES = {s.name for s in all_sources()}
 NORTHSTAR = Path(sys.executable).with_name("northstar")
 BATCHES = 8  # shared warehouses for the cases without options of their own
@@ -227,6 +230,7 @@ def test_corpus_has_forty_cases_over_every_kind_and_export_format() -> None:
         exps = expectations(case)
         assert exps, f"{case.name}: no data file"
         for name, exp in exps.items():
+            assert exp.keys() <= KEYS, f"{case.name}/{name}: unknown keys {sorted(exp.keys() - KEYS)}"
             assert exp.get("why") and exp.get("kind") in KINDS and exp.get("outcome") in OUTCOMES, f"{case.name}"
             assert exp.get("format", "").split(":")[0] in SOURCES, f"{case.name}/{name}: format {exp.get('format')}"
             assert exp["outcome"] == "refused" or "loaded" in exp, f"{case.name}/{name}: no row counts"
