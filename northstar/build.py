@@ -13,9 +13,12 @@ a model's SQL), and a summary of zeros after 90 nodes had run hid what happened.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from northstar.config import PROJECT_DIR, Settings
+from northstar.db import WarehouseLockedError, connect_warehouse, is_lock_conflict, locked_message
 from northstar.terminal import make_console
 
 # dbt's structured log events that mark a finished node (one progress line each).
@@ -254,10 +258,44 @@ def _strip(text: object) -> str:
     return str(text or "").strip()
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn that makes the kernel SIGKILL the dbt child when its parent dies (Linux; None elsewhere).
+
+    Why not a process group of its own and signal handlers: SIGKILL (an orchestrator's timeout, the OOM killer,
+    kill -9) cannot be caught, so the parent never gets to pass it on, and dbt would go on writing the warehouse
+    and holding its lock with nobody reading its output. PR_SET_PDEATHSIG is set by the kernel and fires however
+    the parent dies. It fires when the *thread* that started the child ends: run_dbt_build's thread waits for
+    dbt, so that is the parent's death too. libc's prctl is looked up here, before the fork, so the child only
+    makes one system call between fork and exec; a parent that died before that call is caught by getppid.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl: nobody is left to wait for dbt
+            os._exit(1)
+
+    return preexec
+
+
 def _run_streaming(cmd: list[str], env: dict[str, str], events: DbtEvents, on_event: Callable[[dict], None]) -> int:
     """Run dbt with JSON logs, recording every line in `events` and calling on_event for each event; the exit code."""
     with subprocess.Popen(
-        cmd, env=env, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        cmd,
+        env=env,
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        preexec_fn=_die_with_parent(),
     ) as proc:
         assert proc.stdout is not None
         for raw in proc.stdout:
@@ -330,6 +368,8 @@ def run_dbt_build(
     """`dbt build` with the configured vars; streams one line per node; never raises for a failed model/test.
 
     Unit tests are excluded unless `unit_tests`: a production build must not fail on a test of the SQL.
+    Waits (bounded) for another process's lock on the warehouse before dbt starts; a WarehouseLockedError (one
+    line) when it stays locked, also when dbt itself still finds it locked.
     """
     console = console or make_console(stderr=True)
     log_path = settings.dbt_log_dir / "dbt.log"
@@ -356,6 +396,9 @@ def run_dbt_build(
     elapsed = time.time() - started
     success = code == 0 and not any(n.failed for n in nodes) and not events.unmatched
     error = None if success else events.first_error(nodes, code)
+    if not success and not nodes and error and is_lock_conflict(error):
+        # Another process took the lock between our wait and dbt's open: the same one line as a wait that ran out.
+        raise WarehouseLockedError(locked_message(settings.warehouse_path, error, 0))
     return BuildResult(
         success=success,
         log_path=log_path,
@@ -368,20 +411,23 @@ def run_dbt_build(
 
 
 def _ensure_raw_schema(settings: Settings) -> str | None:
-    """Create the raw tables if missing, so a build on a fresh warehouse gives empty marts instead of errors."""
+    """Create the raw tables if missing, so a build on a fresh warehouse gives empty marts instead of errors.
+
+    It opens the warehouse read-write before dbt starts, so it is also where a build waits for another process's
+    lock (connect_warehouse; WarehouseLockedError when the wait runs out).
+    """
     import duckdb
 
-    from northstar.db import connect_warehouse
     from northstar.ingest.schema import ensure_raw_schema
 
     try:
         con = connect_warehouse(settings)
-    except duckdb.Error as exc:
-        return f"cannot open the warehouse {settings.warehouse_path}: {exc} (is another northstar command running?)"
-    try:
-        ensure_raw_schema(con)
-    finally:
-        con.close()
+        try:
+            ensure_raw_schema(con)
+        finally:
+            con.close()
+    except duckdb.Error as exc:  # not a DuckDB file, a full disk ...
+        return f"cannot prepare the warehouse {settings.warehouse_path}: {' '.join(str(exc).split())}"
     return None
 
 
@@ -400,8 +446,16 @@ def build_docs(settings: Settings) -> Path:
     out = settings.warehouse_dir / "docs"
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".dbt-docs-", dir=out) as target:
+        connect_warehouse(settings).close()  # waits (bounded) for another process's lock, as a build does
         cmd = dbt_args(settings, "docs", "generate", "--static", "--target-path", target)
-        proc = subprocess.run(cmd, env=dbt_subprocess_env(settings), cwd=PROJECT_DIR, capture_output=True, text=True)
+        proc = subprocess.run(
+            cmd,
+            env=dbt_subprocess_env(settings),
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            preexec_fn=_die_with_parent(),
+        )
         if proc.returncode != 0:
             tail = "\n".join(proc.stdout.strip().splitlines()[-5:])
             raise RuntimeError(f"dbt docs generate failed (log {settings.dbt_log_dir / 'dbt.log'}):\n{tail}")

@@ -30,6 +30,7 @@ from rich.console import Group
 from rich.table import Table
 
 from northstar.config import PROJECT_DIR, Settings
+from northstar.db import wait_for_lock
 from northstar.errors import UserError
 
 SERVING_SCHEMA = "marts"
@@ -440,13 +441,8 @@ def publish(settings: Settings) -> PublishResult:
     try:
         con.execute(f"set memory_limit = {_quote_str(settings.memory_limit)}")
         con.execute(f"set threads = {int(settings.threads)}")
-        try:
-            con.execute(f"attach {_quote_str(str(warehouse))} as wh (read_only)")
-        except duckdb.IOException as exc:
-            raise UserError(
-                f"Cannot open the warehouse {warehouse} read-only ({exc}). Is a build still writing it? "
-                "Publish runs after `northstar build` has finished."
-            ) from None
+        # A build or load still writing the warehouse holds its lock: wait for it (bounded; one line after).
+        wait_for_lock(lambda: con.execute(f"attach {_quote_str(str(warehouse))} as wh (read_only)"), warehouse)
         marts = _list_marts(con, "wh")
         if not marts:
             raise UserError(f"The warehouse {warehouse} has no schema `marts` yet: run `northstar build` first.")
