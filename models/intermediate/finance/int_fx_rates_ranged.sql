@@ -1,6 +1,9 @@
 -- Rate to the reporting currency per currency and validity range [valid_from, valid_to): the latest rate on or
 -- before a day applies. Before a currency's first rate its earliest rate applies (so early data still converts).
 -- Cross rates let the seed use any base: rate_to_reporting = rate(currency) / rate(reporting currency).
+-- Built after int_fx_coverage, which stops the build when the seed cannot convert a currency the data uses, so no
+-- model that converts money (they all join this one through macros/fx.sql) runs with a rate missing.
+-- depends_on: {{ ref('int_fx_coverage') }}
 with
 
 fx_rates as (
