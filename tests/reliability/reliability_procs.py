@@ -91,7 +91,8 @@ def alive(pid: int) -> bool:
 
 
 def dbt_child(pid: int) -> int | None:
-    return next((c for c in children(pid) if "/dbt" in cmdline(c).split(" ")[0] or " build " in cmdline(c)), None)
+    """pid's child running dbt (`python .../bin/dbt build ...`), if any."""
+    return next((c for c in children(pid) if any(arg.endswith("/dbt") for arg in cmdline(c).split(" ")[:2])), None)
 
 
 def wait_for(predicate, timeout: float, step: float = 0.05):
