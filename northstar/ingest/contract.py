@@ -144,6 +144,23 @@ def reason_bad_number(col: str) -> str:
     return f"bad_number:{col}"
 
 
+def reason_not_integer(col: str) -> str:
+    """A number with a fraction in an integer column (12.5 impressions): never rounded."""
+    return f"not_integer:{col}"
+
+
+def reason_not_object(col: str) -> str:
+    """Valid JSON that is not an object (an array, a number, a string) in a JSON object column."""
+    return f"not_json_object:{col}"
+
+
+def reason_refused(what: str) -> str:
+    """A whole file refused (row_number null): unreadable, unknown_format, unknown_kind, not_this_source,
+    wrong_kind, missing_columns, not_json_lines, mostly_quarantined or not_loadable (other reasons the message gives).
+    """
+    return f"file_refused:{what}"
+
+
 def reason_negative(col: str) -> str:
     return f"negative_value:{col}"
 

@@ -15,11 +15,19 @@ How one file loads (all set-based SQL inside DuckDB, never row by row in Python)
 4. One transaction: insert into raw.<kind>, raw.quarantine and raw.load_manifest; check
    rows_read = rows_loaded + rows_quarantined + duplicates_skipped; commit. Any error rolls the file back.
 
+A file refused whole (unreadable, unknown format or kind, not the --source named, required columns missing, not
+JSON Lines, (nearly) every row bad ...) loads nothing, and leaves one raw.load_manifest row (status 'refused',
+reason file_refused:<what>, counts 0, no checksum) and one raw.quarantine row (row_number null, the message as
+raw_record, rows_in_file = the records it could count or null). A failure while writing (a crash, a full disk)
+is not a refusal: it rolls back and leaves nothing, so the next run loads the file.
+
 Row numbers (raw.*.row_number, raw.quarantine.row_number) are 1-based record numbers: the line for JSON Lines,
-the data row after the header for CSV, the row index + 1 for Parquet. Blank lines in JSON Lines are not records.
-Quarantined CSV/Parquet rows keep their record as a JSON object of their columns; PII in any quarantined record
-is redacted (email/ip values replaced, bare e-mail and IPv4 addresses masked). Loaded rows keep only
-email_hash = sha256(salt || lower(trim(email))) and ip_hash = sha256(salt || trim(ip)), salt = settings.pii_salt.
+the data row after the header for CSV, the row index + 1 for Parquet. Blank (whitespace-only) lines in JSON Lines
+are not records. Quarantined CSV/Parquet rows keep their record as a JSON object of their columns.
+PII (northstar/ingest/pii.py): loaded rows keep only email_hash = sha256(salt || lower(trim(email))) and
+ip_hash = sha256(salt || trim(ip)), salt = settings.pii_salt. E-mail, IPv4 and IPv6 addresses found by pattern in
+unknown columns (`extra`), `properties` and quarantined records are replaced by `<email:HASH>` / `<ip:HASH>` (the
+same hash); in quarantined records the values of "email" / "ip" keys become "<redacted>".
 Timestamps: ISO-8601 with an offset or Z are converted to UTC, naive ones are taken as UTC; stored as naive UTC.
 
 """
@@ -30,6 +38,7 @@ import glob as globlib
 import hashlib
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +53,7 @@ from rich.text import Text
 from northstar.config import Settings
 from northstar.db import connect_warehouse
 from northstar.ingest import contract as C
+from northstar.ingest import pii
 from northstar.ingest.schema import KINDS, ensure_raw_schema
 from northstar.sources import LoadFileError, Peek, Source, SourceFile, detect, detect_format, get, landing, peek
 from northstar.sources.sql import lit as _lit
@@ -63,6 +73,7 @@ class FileResult:
     message: str = ""
     load_id: str | None = None
     seconds: float = 0.0
+    refused: str | None = None  # an existing file refused whole: what kind of refusal (contract.reason_refused)
 
 
 @dataclass
@@ -191,7 +202,9 @@ def _choose(
     if source is not None:
         if not source.looks_like(p):
             msg = f"{path}: does not look like {source.title} (--source {source.name}); {looks_like_text(p)}"
-            return FileResult(str(path), kind, "error" if explicit else "skipped", message=msg)
+            if not explicit:
+                return FileResult(str(path), kind, "skipped", message=msg)
+            return FileResult(str(path), kind, "error", message=msg, refused="not_this_source")
         src = source
     else:
         src = detect(p) or landing.SOURCE
@@ -200,7 +213,7 @@ def _choose(
             if not explicit:
                 return None  # --kind on a directory selects that kind's files
             msg = f"{path}: is {src.title}, which holds {src.kind}, not {kind}; drop --kind or pick another file"
-            return FileResult(str(path), kind, "error", message=msg)
+            return FileResult(str(path), kind, "error", message=msg, refused="wrong_kind")
         return _Candidate(path.resolve(), src.kind, src, p, explicit)
     # the landing format: kind from --kind, else the name, else the columns
     if kind is not None and not explicit and name_kind is not None and name_kind != kind:
@@ -220,6 +233,7 @@ def _choose(
             "error",
             message=f"{path}: cannot tell what this is: {looks_like_text(p)}, and its name starts with none of"
             f" {', '.join(KINDS)}; pass --source or --kind",
+            refused="unknown_kind",
         )
     return _Candidate(path.resolve(), file_kind, src, p, explicit)
 
@@ -253,6 +267,7 @@ def resolve_paths(
                         "error",
                         message=f"{path}: unknown file format; expected .jsonl/.ndjson/.json, .csv or .parquet"
                         " (optionally .gz)",
+                        refused="unknown_format",
                     )
                 )
             return  # found in a directory: not a landing format at all (README, _SUCCESS, ...): ignore quietly
@@ -263,19 +278,20 @@ def resolve_paths(
             early.append(chosen)
 
     for raw in paths:
-        if any(ch in raw for ch in "*?["):
+        p = Path(raw).expanduser()
+        # A path that exists is that file or directory, whatever its name holds ("report [final].csv").
+        if not p.exists() and any(ch in raw for ch in "*?["):
             matches = sorted(globlib.glob(str(Path(raw).expanduser()), recursive=True))
             if not matches:
                 early.append(FileResult(raw, kind, "error", message=f"{raw}: no files match this pattern"))
             for m in matches:
                 mp = Path(m)
                 if mp.is_dir():
-                    for p in _walk(mp):
-                        add(p, False)
+                    for found_file in _walk(mp):
+                        add(found_file, False)
                 else:
                     add(mp, False)
             continue
-        p = Path(raw).expanduser()
         if p.is_dir():
             files = _walk(p)
             before = len(found)
@@ -320,19 +336,20 @@ def _typed_expr(col: C.Column, v: str, salt: str) -> str:
     if col.type == C.DECIMAL:
         return f"try_cast({v} as decimal(18, 4))"
     if col.type == C.INTEGER:
-        return f"try_cast({v} as bigint)"
+        # exact: 12, 12.0 and 1e3 are integers; 12.5 is not (a cast to bigint alone would round it to 13)
+        return f"case when try_cast({v} as bigint) = try_cast({v} as double) then try_cast({v} as bigint) end"
     if col.type == C.BOOLEAN:
         return f"try_cast({v} as boolean)"
     if col.type == C.JSON:
-        return f"case when json_valid({v}) then cast({v} as json) end"
+        # a JSON object (properties), with e-mails and IPs in it masked
+        return f"case when json_valid({v}) and json_type({v}) = 'OBJECT' then {pii.mask_json_sql(v, salt)} end"
     if col.type == C.CURRENCY:
         return f"case when length({v}) = 3 and contains({_CURRENCY_SET}, '|' || upper({v}) || '|') then upper({v}) end"
     if col.type == C.ENUM:
         allowed = ", ".join(_lit(x) for x in col.values)
         return f"case when lower({v}) in ({allowed}) then lower({v}) end"
     if col.type == C.PII:
-        normalised = f"lower({v})" if col.name == "email" else v
-        return f"case when {v} is not null then sha256({_lit(salt)} || {normalised}) end"
+        return f"case when {v} is not null then {pii.hash_sql(col.name, v, salt)} end"
     raise ValueError(f"unknown column type {col.type}")
 
 
@@ -346,24 +363,28 @@ def _checks(col: C.Column, v: str, typed: str, loaded_at_sql: str) -> list[tuple
         out.append((bad_if_unparsed, C.reason_bad_timestamp(col.name)))
         if col.no_future:
             out.append((f"{typed} > {loaded_at_sql} + interval 1 day", C.reason_future(col.name)))
-    elif col.type in (C.DECIMAL, C.INTEGER):
+    elif col.type == C.DECIMAL:
         out.append((bad_if_unparsed, C.reason_bad_number(col.name)))
+        if col.non_negative:
+            out.append((f"{typed} < 0", C.reason_negative(col.name)))
+    elif col.type == C.INTEGER:
+        out.append(
+            (
+                f"{v} is not null and not coalesce(isfinite(try_cast({v} as double)), false)",
+                C.reason_bad_number(col.name),
+            )
+        )
+        out.append((bad_if_unparsed, C.reason_not_integer(col.name)))
         if col.non_negative:
             out.append((f"{typed} < 0", C.reason_negative(col.name)))
     elif col.type == C.CURRENCY:
         out.append((bad_if_unparsed, C.REASON_UNKNOWN_CURRENCY))
-    elif col.type in (C.BOOLEAN, C.ENUM, C.JSON):
+    elif col.type == C.JSON:
+        out.append((f"{v} is not null and not json_valid({v})", C.reason_invalid(col.name)))
+        out.append((bad_if_unparsed, C.reason_not_object(col.name)))
+    elif col.type in (C.BOOLEAN, C.ENUM):
         out.append((bad_if_unparsed, C.reason_invalid(col.name)))
     return out
-
-
-# Masks PII in quarantined record text: values of email/ip keys, then any bare e-mail or IPv4 address.
-_REDACT_SQL = (
-    "regexp_replace(regexp_replace(regexp_replace({x}, "
-    '\'("(email|ip)"\\s*:\\s*)"[^"]*"\', \'\\1"<redacted>"\', \'gi\'), '
-    "'[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{{2,}}', '<redacted-email>', 'g'), "
-    "'\\b[0-9]{{1,3}}(\\.[0-9]{{1,3}}){{3}}\\b', '<redacted-ip>', 'g')"
-)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -398,12 +419,15 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
             conditions.append(f"when {cond} then {_lit(reason)}")
     out_cols = [c.raw_name for c in cols]
     all_cols = ", ".join(_q(k) for k in out_cols)
+    # Unknown columns with e-mails / IPs masked. Most files have none: the mask's regexes then cost no compiling.
+    has_extra = con.execute("select count(extra) > 0 from _ns_src").fetchone()[0]
+    extra = pii.mask_json_sql("s.extra", salt) if has_extra else "s.extra"
     head = f"""create temp table _ns_rows as
         with checked as materialized (
             -- materialized: read by two branches, and inlining this wide CTE costs more to plan than to run
             select *, case when pre_reason is not null then pre_reason {" ".join(conditions)} end as _ns_reason
             from (
-                select s.row_number, s.pre_reason, s.extra, {", ".join(typed_select)}
+                select s.row_number, s.pre_reason, {extra} as extra, {", ".join(typed_select)}
                 from _ns_src as s
             ) as typed
         ),
@@ -484,16 +508,23 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
     con.execute(head + body + tail)
 
 
-def _raw_record_sql(kind: str) -> str:
+def _raw_record_sql(kind: str, salt: str) -> str:
+    """SQL: a quarantined row's record as stored: its text, or its columns as a JSON object, PII masked."""
     cols = C.CONTRACT[kind]
     obj = ", ".join(f"{_lit(c.name)}, s.{_q(c.name)}" for c in cols if c.type != C.PII)
-    # Structured rows: rebuild the record from its columns (PII left out; the hashes are in the columns).
+    # Structured rows: rebuild the record from its columns (PII columns left out: they are never kept).
     rebuilt = f"cast(json_merge_patch(json_object({obj}), coalesce(s.extra, '{{}}'::json)) as varchar)"
-    return _REDACT_SQL.format(x=f"coalesce(s.raw_text, {rebuilt})")
+    return pii.mask_sql(pii.redact_keys_sql(f"coalesce(s.raw_text, {rebuilt})"), salt)
 
 
 def _write(
-    con: duckdb.DuckDBPyConnection, cand: _Candidate, load_id: str, loaded_at: datetime, checksum: str, size: int
+    con: duckdb.DuckDBPyConnection,
+    cand: _Candidate,
+    load_id: str,
+    loaded_at: datetime,
+    checksum: str,
+    size: int,
+    salt: str,
 ) -> tuple[int, int, int, int]:
     kind = cand.kind
     assert kind is not None
@@ -513,13 +544,15 @@ def _write(
         select {col_list}, extra, ?, ?, row_number, ? from _ns_rows where _ns_status = 'load'""",
         params,
     ).fetchone()[0]
-    quarantined = con.execute(
-        f"""insert into raw.quarantine (load_id, kind, source_file, row_number, raw_record, reason, loaded_at)
-        select ?, {_lit(kind)}, ?, r.row_number, {_raw_record_sql(kind)}, r._ns_reason, ?
-        from _ns_rows as r join _ns_src as s on s.row_number = r.row_number
-        where r._ns_status = 'quarantine' order by r.row_number""",
-        [load_id, str(cand.path), loaded_at],
-    ).fetchone()[0]
+    quarantined = 0
+    if n_quar:  # (no statement to plan for a clean file)
+        quarantined = con.execute(
+            f"""insert into raw.quarantine (load_id, kind, source_file, row_number, raw_record, reason, loaded_at)
+            select ?, {_lit(kind)}, ?, r.row_number, {_raw_record_sql(kind, salt)}, r._ns_reason, ?
+            from _ns_rows as r join _ns_src as s on s.row_number = r.row_number
+            where r._ns_status = 'quarantine' order by r.row_number""",
+            [load_id, str(cand.path), loaded_at],
+        ).fetchone()[0]
     if not (inserted == n_load and quarantined == n_quar and n_read == n_load + n_quar + n_dup):
         raise RuntimeError(
             f"row accounting does not add up: read {n_read}, loaded {inserted}/{n_load}, "
@@ -570,9 +603,13 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candida
         checksum, size = file_checksum(cand.path)
     except OSError as exc:
         result.status, result.message = "error", f"{cand.path}: cannot read: {exc.strerror or exc}"
+        result.refused = "unreadable"
+        _record_refusal(con, settings, result, cand)
         return result
     prev = con.execute(
-        "select load_id, loaded_at from raw.load_manifest where checksum = ? order by loaded_at limit 1", [checksum]
+        """select load_id, loaded_at from raw.load_manifest where checksum = ? and status = 'loaded'
+           order by loaded_at limit 1""",
+        [checksum],
     ).fetchone()
     if prev:
         result.status = "skipped"
@@ -598,7 +635,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candida
             _check_quarantine_share(con, cand, settings.max_quarantine_share)
             con.begin()
             in_tx = True
-            counts = _write(con, cand, load_id, loaded_at, checksum, size)
+            counts = _write(con, cand, load_id, loaded_at, checksum, size, settings.pii_salt)
         _before_commit(cand)
         con.commit()
         in_tx = False
@@ -608,6 +645,10 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candida
         result.status = "error"
         msg = str(exc) if isinstance(exc, LoadFileError) else f"{cand.path}: cannot load: {_error_text(exc)}"
         result.message = f"{msg}. Nothing of this file was loaded."
+        if not in_tx and not _out_of_space(exc):
+            # Refused while reading or checking it (not a failed write): leave a trace of why.
+            result.refused = exc.code if isinstance(exc, LoadFileError) else "unreadable"
+            _record_refusal(con, settings, result, cand, _rows_it_could_count(con))
         return result
     finally:
         _drop_temp(con)
@@ -617,6 +658,75 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candida
     result.load_id = load_id
     result.message = "bad rows in raw.quarantine" if result.rows_quarantined else "ok"
     return result
+
+
+def _out_of_space(exc: BaseException) -> bool:
+    """A full disk or memory while reading is no fault of the file: it is retried, not refused."""
+    return isinstance(exc, duckdb.OutOfMemoryException) or "No space left on device" in str(exc)
+
+
+def _rows_it_could_count(con: duckdb.DuckDBPyConnection) -> int | None:
+    """Records staged before the file was refused (None when it was refused before any were read)."""
+    for table in ("_ns_src", "_ns_lines"):
+        try:
+            return con.execute(f"select count(*) from temp.{table}").fetchone()[0]
+        except duckdb.Error:
+            continue
+    return None
+
+
+def _record_refusal(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    result: FileResult,
+    cand: _Candidate | None = None,
+    rows: int | None = None,
+) -> None:
+    """One raw.load_manifest row (status refused) and one raw.quarantine row (row_number null) for a refused file.
+
+    Both carry reason file_refused:<what>; the quarantine row keeps the message (PII masked) and the records the
+    loader could count. No checksum: only loads are keyed by it, so the same bytes load once a fix (--source,
+    --kind, a mapping) makes them loadable. Recording never fails the run: if it cannot be written (full disk),
+    the message says so.
+    """
+    assert result.refused is not None
+    path = cand.path if cand is not None else Path(result.path).expanduser().resolve()
+    kind = cand.kind if cand is not None else result.kind
+    if cand is not None:
+        fmt, source = cand.file_format.split(":", 1)[1], cand.source.name
+    else:
+        ext, gz = detect_format(path.name)
+        fmt, source = (ext + (".gz" if gz else "")) if ext else None, None
+    try:
+        size: int | None = path.stat().st_size
+    except OSError:
+        size = None
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    load_id = f"refused-{kind or 'file'}-{loaded_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+    reason = C.reason_refused(result.refused)
+    began = False
+    try:
+        con.begin()
+        began = True
+        con.execute(
+            """insert into raw.load_manifest (load_id, source_file, kind, file_format, source, checksum, size_bytes,
+                rows_read, rows_loaded, rows_quarantined, duplicates_skipped, loaded_at, status, reason)
+            values (?, ?, ?, ?, ?, null, ?, 0, 0, 0, 0, ?, 'refused', ?)""",
+            [load_id, str(path), kind, fmt, source, size, loaded_at, reason],
+        )
+        con.execute(
+            f"""insert into raw.quarantine (load_id, kind, source_file, row_number, raw_record, reason, loaded_at,
+                rows_in_file)
+            select ?, ?, ?, null, {pii.mask_sql("m", settings.pii_salt)}, ?, ?, ?
+            from (select ?::varchar as m)""",
+            [load_id, kind, str(path), reason, loaded_at, rows, result.message],
+        )
+        con.commit()
+        result.load_id = load_id
+    except duckdb.Error as exc:
+        if began:
+            con.rollback()
+        result.message += f" (The refusal could not be recorded in raw.load_manifest: {_error_text(exc)}.)"
 
 
 def _check_quarantine_share(con: duckdb.DuckDBPyConnection, cand: _Candidate, max_share: float) -> None:
@@ -635,7 +745,8 @@ def _check_quarantine_share(con: duckdb.DuckDBPyConnection, cand: _Candidate, ma
         raise LoadFileError(
             f"{cand.path}: {share} rows would be quarantined (most often: {top_reason}) when read as"
             f" {cand.source.title}; {looks_like_text(cand.peek)}"
-            f" (the limit is NORTHSTAR_MAX_QUARANTINE_SHARE={max_share:g})"
+            f" (the limit is NORTHSTAR_MAX_QUARANTINE_SHARE={max_share:g})",
+            "mostly_quarantined",
         )
 
 
@@ -677,7 +788,8 @@ def load_paths(
         return report
     early, candidates = resolve_paths(paths, kind, forced)
     report = LoadReport(files=list(early))
-    if not candidates:
+    refused = [r for r in early if r.refused]
+    if not candidates and not refused:
         return report
     try:
         con = connect_warehouse(settings)
@@ -690,6 +802,8 @@ def load_paths(
         ) from None
     try:
         _prepare(con)
+        for r in refused:
+            _record_refusal(con, settings, r)
         if progress:
             with Progress(
                 TextColumn("[bold]load[/bold]"),
@@ -734,6 +848,11 @@ def raw_summary(con: duckdb.DuckDBPyConnection) -> Group:
     ).fetchone()[0]
     if n_raw < len(KINDS) + 2:
         return Group(Text(f"no raw tables yet in {path}: run `northstar load` first"))
+    has_status = con.execute(
+        """select count(*) from duckdb_columns() where schema_name = 'raw' and table_name = 'load_manifest'
+           and column_name = 'status' and database_name = current_database()"""
+    ).fetchone()[0]
+    loaded = "status = 'loaded'" if has_status else "true"  # a warehouse last loaded before refusals were kept
     tables = Table(title="raw tables")
     tables.add_column("table")
     tables.add_column("rows", justify="right")
@@ -743,8 +862,8 @@ def raw_summary(con: duckdb.DuckDBPyConnection) -> Group:
     per_kind = {
         k: (f, q, d)
         for k, f, q, d in con.execute(
-            """select kind, count(*), sum(rows_quarantined), sum(duplicates_skipped)
-               from raw.load_manifest group by kind"""
+            f"""select kind, count(*), sum(rows_quarantined), sum(duplicates_skipped)
+               from raw.load_manifest where {loaded} group by kind"""
         ).fetchall()
     }
     for kind in KINDS:
@@ -754,12 +873,14 @@ def raw_summary(con: duckdb.DuckDBPyConnection) -> Group:
     n_quarantine = con.execute("select count(*) from raw.quarantine").fetchone()[0]
     tables.add_row("raw.quarantine", f"{n_quarantine:,}", "", "", "")
     m = con.execute(
-        """select count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0),
-                  coalesce(sum(rows_quarantined), 0), coalesce(sum(duplicates_skipped), 0)
+        f"""select count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0),
+                  coalesce(sum(rows_quarantined), 0), coalesce(sum(duplicates_skipped), 0),
+                  count(*) filter (where not {loaded})
            from raw.load_manifest"""
     ).fetchone()
     tables.add_section()
-    tables.add_row("raw.load_manifest", f"{m[0]:,} files", "", "", "")
+    refused = f" ({m[5]:,} refused)" if m[5] else ""
+    tables.add_row("raw.load_manifest", f"{m[0]:,} files{refused}", "", "", "")
     quarantine = Table(title="quarantined rows by reason")
     quarantine.add_column("kind")
     quarantine.add_column("reason")

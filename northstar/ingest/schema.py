@@ -91,27 +91,30 @@ create table if not exists raw.leads (
 
 create table if not exists raw.quarantine (
     load_id varchar not null,
-    kind varchar not null,
+    kind varchar,               -- null only for a refused file whose kind could not be told
     source_file varchar not null,
-    row_number bigint,          -- 1-based data row (line for JSONL); null when the whole file is rejected
-    raw_record varchar,
+    row_number bigint,          -- 1-based data row (line for JSONL); null when the whole file is refused
+    raw_record varchar,         -- the record (PII masked); for a refused file the message saying why
     reason varchar not null,
-    loaded_at timestamp not null
+    loaded_at timestamp not null,
+    rows_in_file bigint         -- refused file: the records it could count (null when it could not tell)
 );
 
 create table if not exists raw.load_manifest (
     load_id varchar primary key,
     source_file varchar not null,
-    kind varchar not null,
-    file_format varchar not null,
-    checksum varchar not null,  -- sha256 of the file's bytes
-    size_bytes bigint not null,
+    kind varchar,               -- null only for a refused file whose kind could not be told
+    file_format varchar,        -- null only for a refused file of an unknown format
+    checksum varchar,           -- sha256 of the file's bytes; null for a refused file (only loads are keyed by it)
+    size_bytes bigint,
     rows_read bigint not null,
     rows_loaded bigint not null,
     rows_quarantined bigint not null,
     duplicates_skipped bigint not null,
     loaded_at timestamp not null,
-    source varchar              -- the source adapter that read the file (`northstar sources`), e.g. ga4, landing
+    source varchar,             -- the source adapter that read the file (`northstar sources`), e.g. ga4, landing
+    status varchar not null default 'loaded',  -- 'loaded' or 'refused' (nothing of the file loaded)
+    reason varchar              -- why a file was refused: file_refused:<what> (raw.quarantine has the message)
 );
 """
 
@@ -125,11 +128,33 @@ _ADDED_COLUMNS = (
     ("ad_spend", "platform_conversion_value", "decimal(18, 4)"),
     ("ad_spend", "account_timezone", "varchar"),
     ("load_manifest", "source", "varchar"),
+    ("load_manifest", "status", "varchar not null default 'loaded'"),
+    ("load_manifest", "reason", "varchar"),
+    ("quarantine", "rows_in_file", "bigint"),
+)
+# Columns that were NOT NULL before a refused file (kind or format unknown, no checksum) had a row of its own.
+_NULLABLE_NOW = (
+    ("quarantine", "kind"),
+    ("load_manifest", "kind"),
+    ("load_manifest", "file_format"),
+    ("load_manifest", "checksum"),
+    ("load_manifest", "size_bytes"),
 )
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema and tables if they are missing, and add columns added since (idempotent)."""
     con.execute(RAW_DDL)
+    present = {
+        (t, c): nullable
+        for t, c, nullable in con.execute(
+            "select table_name, column_name, is_nullable = 'YES' from information_schema.columns"
+            " where table_schema = 'raw' and table_catalog = current_database()"
+        ).fetchall()
+    }
     for table, column, type_ in _ADDED_COLUMNS:
-        con.execute(f"alter table raw.{table} add column if not exists {column} {type_}")
+        if (table, column) not in present:
+            con.execute(f"alter table raw.{table} add column {column} {type_}")
+    for table, column in _NULLABLE_NOW:
+        if not present[(table, column)]:
+            con.execute(f"alter table raw.{table} alter column {column} drop not null")

@@ -20,6 +20,7 @@ from northstar.ingest import contract as C
 from northstar.sources.base import LoadFileError, Peek, SourceFile
 from northstar.sources.sql import (
     contract_select,
+    file_lit,
     json_path,
     lit,
     numbered,
@@ -174,7 +175,7 @@ def stage_csv(
     (Microsoft's copyright line) that DuckDB rejects for their column count: dropped from the rejects too.
     """
     con.execute(
-        f"""create temp table _ns_csv as select * from read_csv({lit(str(f.path))}, skip = {header_line},
+        f"""create temp table _ns_csv as select * from read_csv({file_lit(f.path)}, skip = {header_line},
             header = true, all_varchar = true, delim = ',', quote = '"', escape = '"', {reader_opts()})"""
     )
     if footer_like is not None:
@@ -234,7 +235,7 @@ def stage_json_document(con: duckdb.DuckDBPyConnection, f: SourceFile, array_key
             f"""create temp table _ns_items as
             with docs as (
                 select row_number() over () as doc, cast(json_extract(json, {json_path(array_key)}) as json[]) as arr
-                from read_json_objects({lit(str(f.path))}, format = 'auto')
+                from read_json_objects({file_lit(f.path)}, format = 'auto')
             )
             select row_number() over (order by doc, i) as rn, cast(arr[i] as varchar) as line,
                    json_type(arr[i]) = 'OBJECT' as ok

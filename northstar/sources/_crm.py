@@ -23,7 +23,7 @@ import duckdb
 from northstar import config
 from northstar.ingest import contract as C
 from northstar.sources.base import LoadFileError, SourceFile
-from northstar.sources.sql import contract_select, lit, numbered, reader_opts, reject_rows, stage_json_lines
+from northstar.sources.sql import contract_select, file_lit, lit, numbered, reader_opts, reject_rows, stage_json_lines
 
 STAGES = next(c.values for c in C.LEADS if c.name == "stage")
 _MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
@@ -62,7 +62,7 @@ def load_mapping(con: duckdb.DuckDBPyConnection, source: str) -> None:
         raise LoadFileError(f"{path}: the CRM stage mapping seed is missing; restore seeds/crm_stage_mapping.csv")
     cols = {
         r[0].strip().lower()
-        for r in con.execute(f"describe select * from read_csv({lit(str(path))}, {_SEED_OPTS})").fetchall()
+        for r in con.execute(f"describe select * from read_csv({file_lit(path)}, {_SEED_OPTS})").fetchall()
     }
     missing = {"source", "object", "field", "source_value", "stage"} - cols
     if missing:
@@ -71,7 +71,7 @@ def load_mapping(con: duckdb.DuckDBPyConnection, source: str) -> None:
         f"""create temp table _ns_crm_map as
         select distinct lower(trim(object)) as object, lower(trim(field)) as field,
                lower(trim(source_value)) as value, nullif(lower(trim(stage)), '') as stage
-        from read_csv({lit(str(path))}, all_varchar = true, {_SEED_OPTS})
+        from read_csv({file_lit(path)}, all_varchar = true, {_SEED_OPTS})
         where lower(trim(source)) = {lit(source)} and nullif(trim(source_value), '') is not null"""
     )
     bad = con.execute(
@@ -107,7 +107,7 @@ def read_document(con: duckdb.DuckDBPyConnection, f: SourceFile, array_key: str 
             select page, unnest(range(1, len(l) + 1)) as i, unnest(l) as rec
             from (
                 select row_number() over () as page, json_extract(json, {lit(path_expr)}) as l
-                from read_json_objects({lit(str(f.path))}, format = 'auto',
+                from read_json_objects({file_lit(f.path)}, format = 'auto',
                                        maximum_object_size = {_MAX_DOCUMENT_BYTES})
             )
         )"""
@@ -133,7 +133,7 @@ def read_csv_records(
     """`_ns_crm_recs` from a CSV export: each row as a JSON object with the API names in `known` (header names are
     matched case-insensitively: Data Loader writes them upper-case); `Parent.Field` columns of a parent in `parents`
     become a nested object (as the REST API returns relationship fields). Other columns are not read."""
-    src = f"""select * from read_csv({lit(str(f.path))}, all_varchar = true, header = true, delim = ',',
+    src = f"""select * from read_csv({file_lit(f.path)}, all_varchar = true, header = true, delim = ',',
         quote = '"', escape = '"', {reader_opts()})"""
     con.execute(f"create temp table _ns_crm_csv as {src}")
     canon = {k.lower(): k for k in known}

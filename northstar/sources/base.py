@@ -39,7 +39,14 @@ _MAX_DOCUMENT_BYTES = 512 * 1024 * 1024  # a JSON document (not JSON Lines) is p
 
 
 class LoadFileError(Exception):
-    """A whole file cannot be loaded; the message names the file and, where possible, the fix."""
+    """A whole file cannot be loaded; the message names the file and, where possible, the fix.
+
+    `code` says what kind of refusal it is (raw.quarantine's reason `file_refused:<code>`, see contract.py).
+    """
+
+    def __init__(self, message: str, code: str = "not_loadable") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def detect_format(name: str) -> tuple[str | None, bool]:

@@ -28,7 +28,17 @@ import duckdb
 from northstar.ingest import contract as C
 from northstar.sources.base import LoadFileError, Peek, Source, SourceFile
 from northstar.sources.landing import read_parquet_sql
-from northstar.sources.sql import FIELD_SEP, clean, lit, q, reader_opts, reject_rows
+from northstar.sources.sql import (
+    FIELD_SEP,
+    clean,
+    file_lit,
+    is_blank,
+    lit,
+    q,
+    reader_opts,
+    reject_rows,
+    starts_with_brace,
+)
 
 COUNTRIES_CSV = Path(__file__).with_name("ga4_countries.csv")
 # What `generate --as ga4` writes as the (made-up) web data stream and platform of its one property.
@@ -176,7 +186,7 @@ def _countries_sql() -> str:
         select distinct lower(trim(n)) as key, iso2
         from (
             select iso2, unnest(list_concat([name], coalesce(string_split(aliases, '|'), []))) as n
-            from read_csv({lit(str(COUNTRIES_CSV))}, header = true, all_varchar = true, delim = ',', quote = '"')
+            from read_csv({file_lit(COUNTRIES_CSV)}, header = true, all_varchar = true, delim = ',', quote = '"')
         )
     """
 
@@ -337,7 +347,7 @@ def _create_src(con: duckdb.DuckDBPyConnection, lines: str) -> None:
         f"""create temp table _ns_src as
         select cast(g.rn as bigint) as row_number,
                case when not g.ok then
-                   case when trim(coalesce(g.line, '')) = '' then {_BLANK} else {lit(C.REASON_MALFORMED)} end
+                   case when {is_blank("g.line")} then {_BLANK} else {lit(C.REASON_MALFORMED)} end
                end as pre_reason,
                g.line as raw_text,
                {_select(mapping)},
@@ -355,7 +365,7 @@ def _stage_json_lines(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
     The reader first runs without keeping rejected lines (DuckDB then reads the file on several threads); a file it
     cannot read that way (invalid UTF-8, a line over the size limit) is read again keeping them, on one thread."""
     opts = "columns = {'line': 'varchar'}, header = false, quote = '', escape = '', auto_detect = false"
-    path = lit(str(f.path))
+    path = file_lit(f.path)
     try:
         _create_src(con, _lines_sql(f"read_csv({path}, {opts}, delim = {lit(FIELD_SEP)})"))
         n_rej = 0
@@ -383,14 +393,16 @@ def _stage_json_lines(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
         con.execute(f"delete from _ns_src where pre_reason = {_BLANK}")
         n_lines -= n_blank
     if n_lines and not n_objects:
-        raise LoadFileError(f"{f.path}: not JSON Lines: none of its {n_lines:,} lines is a JSON object")
+        raise LoadFileError(
+            f"{f.path}: not JSON Lines: none of its {n_lines:,} lines is a JSON object", "not_json_lines"
+        )
     if n_rej:
         con.execute(f"insert into _ns_src {reject_rows('events', 0)}")
 
 
 def _lines_sql(reader: str) -> str:
     """(rn, line, ok) of a line reader; rn is set later (see _stage_json_lines)."""
-    return f"""select null::bigint as rn, line, coalesce(starts_with(ltrim(line), '{{'), false) as ok
+    return f"""select null::bigint as rn, line, coalesce({starts_with_brace("line")}, false) as ok
         from (select ltrim(line, chr(65279)) as line from {reader})"""
 
 

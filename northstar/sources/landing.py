@@ -15,6 +15,7 @@ from northstar.ingest import contract as C
 from northstar.sources.base import LoadFileError, Peek, Source, SourceFile
 from northstar.sources.sql import (
     clean,
+    file_lit,
     json_path,
     lit,
     numbered,
@@ -49,13 +50,14 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
     known = {c.name for c in cols}
     n_lines, n_objects = con.execute("select count(*), count(*) filter (where ok) from _ns_lines").fetchone()
     if n_lines and not n_objects:
-        raise LoadFileError(f"{path}: not JSON Lines: none of its {n_lines:,} lines is a JSON object")
+        raise LoadFileError(f"{path}: not JSON Lines: none of its {n_lines:,} lines is a JSON object", "not_json_lines")
     present = {k.lower() for k in keys}
     required = [c.name for c in cols if c.required]
     if n_objects and not present & set(required):
         raise LoadFileError(
             f"{path}: does not look like {kind} data: none of {', '.join(required)} appears in any record"
-            f" (keys found: {', '.join(sorted(keys)[:12])}); check --kind or the file name"
+            f" (keys found: {', '.join(sorted(keys)[:12])}); check --kind or the file name",
+            "missing_columns",
         )
     idx = {k: i + 1 for i, k in enumerate(keys)}
     paths_sql = "[" + ", ".join(json_path(k) for k in keys) + "]"
@@ -104,7 +106,8 @@ def _stage_table(con: duckdb.DuckDBPyConnection, f: SourceFile, source_sql: str,
     if missing:
         raise LoadFileError(
             f"{path}: has no column {', '.join(missing)} (required for {kind}); columns found:"
-            f" {', '.join(names[:20])}; check --kind or the file name"
+            f" {', '.join(names[:20])}; check --kind or the file name",
+            "missing_columns",
         )
 
     def as_text(n: str) -> str:
@@ -148,7 +151,7 @@ def _stage_table(con: duckdb.DuckDBPyConnection, f: SourceFile, source_sql: str,
 
 def read_csv_sql(f: SourceFile) -> str:
     """All columns as text, bad lines kept in _ns_rej (see sql.reader_opts)."""
-    return f"""select * from read_csv({lit(str(f.path))}, all_varchar = true, header = true, delim = ',',
+    return f"""select * from read_csv({file_lit(f.path)}, all_varchar = true, header = true, delim = ',',
         quote = '"', escape = '"', {reader_opts()})"""
 
 
@@ -161,7 +164,7 @@ def read_parquet_sql(f: SourceFile) -> str:
         with gzip.open(path, "rb") as src_fh, unpacked.open("wb") as dst_fh:
             shutil.copyfileobj(src_fh, dst_fh, 8 * 1024 * 1024)
         path = unpacked
-    return f"select * from read_parquet({lit(str(path))}, file_row_number = true)"
+    return f"select * from read_parquet({file_lit(path)}, file_row_number = true)"
 
 
 def stage(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:

@@ -32,7 +32,7 @@ import yaml
 
 from northstar.ingest import contract as C
 from northstar.sources.base import LoadFileError, Peek, Source, SourceFile
-from northstar.sources.sql import clean, contract_select, lit, numbered, q, reader_opts, reject_rows
+from northstar.sources.sql import clean, contract_select, file_lit, lit, numbered, q, reader_opts, reject_rows
 
 MAPPING_NAMES = ("orders_mapping.yml", "orders_mapping.yaml")
 MAPPING_ENV = "NORTHSTAR_ORDERS_MAPPING"
@@ -200,7 +200,7 @@ def stage(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
         raise LoadFileError(f"{f.path}: the orders mapping {path} names an unknown timezone {m.timezone!r}")
     con.execute(
         f"""create temp table _ns_csv as
-        select * from read_csv({lit(str(f.path))}, all_varchar = true, header = true, delim = {lit(m.delimiter)},
+        select * from read_csv({file_lit(f.path)}, all_varchar = true, header = true, delim = {lit(m.delimiter)},
             quote = '"', escape = '"', {reader_opts()})"""
     )
     names = [d[0] for d in con.execute("describe _ns_csv").fetchall()]

@@ -49,6 +49,7 @@ from northstar.ingest import contract as C
 from northstar.sources.base import LoadFileError, Peek, Source, SourceFile
 from northstar.sources.sql import (
     contract_select,
+    file_lit,
     lit,
     reject_rows,
     stage_json_lines,
@@ -298,7 +299,7 @@ def _stage_document(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
     con.execute(
         f"""create temp table _ns_lines as
         with doc as (
-            select json as d from read_json_objects({lit(str(f.path))}, format = 'unstructured',
+            select json as d from read_json_objects({file_lit(f.path)}, format = 'unstructured',
                 maximum_object_size = {_MAX_DOCUMENT_BYTES})
         ),
         items as (

@@ -25,7 +25,16 @@ import duckdb
 
 from northstar.ingest import contract as C
 from northstar.sources.base import LoadFileError, Peek, Source, SourceFile
-from northstar.sources.sql import REJECTED_LINES, contract_select, lit, numbered, q, reader_opts, stage_json_lines
+from northstar.sources.sql import (
+    REJECTED_LINES,
+    contract_select,
+    file_lit,
+    lit,
+    numbered,
+    q,
+    reader_opts,
+    stage_json_lines,
+)
 
 REASON_ORPHAN_LINE = "orphan_line_item"
 _API_KEYS = frozenset({"id", "created_at", "financial_status", "total_price"})
@@ -84,7 +93,7 @@ def _api_records(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
     Lines (or documents) holding an `orders` array, a bare array or `{"order": {...}}` are unpacked; any other
     line is one order. Record numbers are line numbers for plain JSON Lines, else the order's position in the file.
     """
-    path = lit(str(f.path))
+    path = file_lit(f.path)
     if f.peek.fmt == "json":
         con.execute(
             f"""create temp table _ns_lines as
@@ -224,7 +233,7 @@ def _stage_api(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
 def _stage_csv(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
     con.execute(
         f"""create temp table _ns_csv as
-        select * from read_csv({lit(str(f.path))}, all_varchar = true, header = true, delim = ',', quote = '"',
+        select * from read_csv({file_lit(f.path)}, all_varchar = true, header = true, delim = ',', quote = '"',
             escape = '"', {reader_opts()})"""
     )
     names = [d[0] for d in con.execute("describe _ns_csv").fetchall()]

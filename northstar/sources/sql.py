@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,6 +32,29 @@ def q(identifier: str) -> str:
 def lit(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+# Characters of a blank line: a line of only these is no record (DuckDB's trim() alone strips spaces only).
+_SPACE_CHARS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
+
+
+def is_blank(expr: str) -> str:
+    """SQL: true when the text is NULL, empty or only whitespace (tabs, CR, form feeds ...)."""
+    return f"trim(coalesce({expr}, ''), {_SPACE_CHARS}) = ''"
+
+
+def starts_with_brace(expr: str) -> str:
+    """SQL: the text's first non-whitespace character is `{` (a JSON object)."""
+    return f"starts_with(ltrim({expr}, {_SPACE_CHARS}), '{{')"
+
+
+def file_lit(path: Path | str) -> str:
+    """A file path as a SQL literal for DuckDB's readers, read as that one file.
+
+    The readers treat *, ? and [ as a glob; each is escaped as a one-character class ([*]), so a file named
+    `report [final].csv` is read as itself and `events_*.jsonl` does not pull in its neighbours.
+    """
+    return lit(re.sub(r"([*?\[])", r"[\1]", str(path)))
 
 
 def clean(expr: str) -> str:
@@ -94,7 +118,8 @@ def reject_rows(kind: str, header_lines: int) -> str:
 
 
 def stage_json_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Temp table `_ns_lines` (rn, line, ok): one row per non-blank line; ok = the line is a JSON object.
+    """Temp table `_ns_lines` (rn, line, ok): one row per line that is not blank (whitespace only); ok = the line is
+    a JSON object.
 
     Lines are read as text (read_csv with a delimiter that never occurs in valid JSON), so one malformed line is
     one quarantined record, not a dead file. A byte-order mark on the first line is stripped. Lines DuckDB
@@ -102,17 +127,17 @@ def stage_json_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """
     con.execute(
         f"""create temp table _ns_lines as
-        select line from read_csv({lit(str(path))}, columns = {{'line': 'varchar'}}, header = false,
+        select line from read_csv({file_lit(path)}, columns = {{'line': 'varchar'}}, header = false,
             delim = {lit(FIELD_SEP)}, quote = '', escape = '', auto_detect = false, {reader_opts()})"""
     )
     rows = numbered(con, "_ns_lines", 0)
     con.execute(
         f"""create or replace temp table _ns_lines as
-        select rn, line, json_valid(line) and starts_with(ltrim(line), '{{') as ok
+        select rn, line, json_valid(line) and {starts_with_brace("line")} as ok
         from (
             select rn, case when rn = 1 then ltrim(line, chr(65279)) else line end as line
             from ({rows})
-            where line is not null and trim(line) <> ''
+            where not {is_blank("line")}
         )"""
     )
 

@@ -349,8 +349,10 @@ def test_unknown_kind_is_a_clear_error_and_the_other_file_loads(settings: Settin
     assert len(report.errors) == 1
     assert "mystery.csv" in report.errors[0] and "--kind" in report.errors[0]
     assert counts(settings)["orders"] == 2
-    assert [Path(r[0]).name for r in query(settings, "select source_file from raw.load_manifest")] == [
-        "orders_2026-01-05.csv"
+    manifest = query(settings, "select source_file, status from raw.load_manifest order by 1")
+    assert [(Path(f).name, status) for f, status in manifest] == [
+        ("mystery.csv", "refused"),  # its trace; nothing of it loaded
+        ("orders_2026-01-05.csv", "loaded"),
     ]
 
 
@@ -361,7 +363,11 @@ def test_unreadable_file_loads_nothing_and_names_the_file(settings: Settings, tm
     assert len(report.errors) == 1
     assert str(bad) in report.errors[0] and "Nothing of this file was loaded" in report.errors[0]
     c = counts(settings)
-    assert (c["events"], c["leads"], c["load_manifest"]) == (0, 3, 1)
+    assert (c["events"], c["leads"], c["load_manifest"]) == (0, 3, 2)
+    assert query(settings, "select kind, status from raw.load_manifest order by 1") == [
+        ("events", "refused"),
+        ("leads", "loaded"),
+    ]
 
 
 def test_file_of_another_kind_is_rejected_whole(settings: Settings, tmp_path: Path) -> None:
@@ -369,7 +375,8 @@ def test_file_of_another_kind_is_rejected_whole(settings: Settings, tmp_path: Pa
     shutil.copy(FIXTURES / "orders_2026-01-05.csv", wrong)
     report = load_paths(settings, [str(wrong)], progress=False)
     assert len(report.errors) == 1 and "has no column date" in report.errors[0]
-    assert counts(settings)["quarantine"] == 0
+    assert counts(settings)["ad_spend"] == 0
+    assert query(settings, "select row_number, reason from raw.quarantine") == [(None, "file_refused:missing_columns")]
 
 
 def test_crash_before_commit_leaves_nothing_behind(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,8 @@ def _warehouse(tmp_path: Path, last_day_hours: int = 24, quarantined: int = 0) -
         [last_day_hours],
     )
     con.execute(
-        """insert into raw.load_manifest
+        """insert into raw.load_manifest (load_id, source_file, kind, file_format, checksum, size_bytes, rows_read,
+            rows_loaded, rows_quarantined, duplicates_skipped, loaded_at, source)
         select 'l' || d, 'events_2026-01-' || lpad(cast(d + 1 as varchar), 2, '0') || '.jsonl', 'events', 'jsonl',
                'sum' || d, 100, n + q, n, q, 0, now(), 'landing'
         from (select d, case when d = 9 then ? else 24 end as n, case when d = 9 then ? else 0 end as q

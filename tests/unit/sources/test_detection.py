@@ -66,8 +66,11 @@ def test_a_file_that_would_be_all_quarantine_fails_and_loads_nothing(settings: S
     assert "it looks like none of the known formats" in res.message
     assert "NORTHSTAR_MAX_QUARANTINE_SHARE=0.9" in res.message
     assert rows(settings, "select count(*) from raw.events")[0][0] == 0
-    assert rows(settings, "select count(*) from raw.quarantine")[0][0] == 0
-    assert rows(settings, "select count(*) from raw.load_manifest")[0][0] == 0
+    # its one trace: the refusal, not its rows
+    assert rows(settings, "select row_number, reason, rows_in_file from raw.quarantine") == [
+        (None, "file_refused:mostly_quarantined", 10)
+    ]
+    assert rows(settings, "select status, rows_read, rows_quarantined from raw.load_manifest") == [("refused", 0, 0)]
 
 
 def test_the_quarantine_share_is_configurable(settings: Settings, tmp_path: Path) -> None:
@@ -80,7 +83,10 @@ def test_the_quarantine_share_is_configurable(settings: Settings, tmp_path: Path
     )
     (res,) = load(lenient, path).files
     assert (res.status, res.rows_read, res.rows_loaded, res.rows_quarantined) == ("loaded", 10, 1, 9)
-    assert rows(settings, "select source, file_format from raw.load_manifest") == [("landing", "jsonl")]
+    assert rows(settings, "select source, file_format, status from raw.load_manifest order by loaded_at") == [
+        ("landing", "jsonl", "refused"),
+        ("landing", "jsonl", "loaded"),
+    ]
 
 
 def test_landing_columns_without_a_kind_prefix_are_recognised(settings: Settings, tmp_path: Path) -> None:
