@@ -22,3 +22,16 @@
 {% macro duckdb__first_by(value, order_by) -%}
     arg_min({{ value }}, {{ order_by }})
 {%- endmacro %}
+
+{#- The value of `value` on the row with the largest `order_by` of a group (an aggregate); NULL values are skipped. -#}
+{% macro last_by(value, order_by) -%}
+    {{ return(adapter.dispatch('last_by', 'northstar')(value, order_by)) }}
+{%- endmacro %}
+
+{% macro default__last_by(value, order_by) -%}
+    max_by({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro duckdb__last_by(value, order_by) -%}
+    arg_max({{ value }}, {{ order_by }})
+{%- endmacro %}

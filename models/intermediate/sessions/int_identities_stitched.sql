@@ -20,12 +20,13 @@ identified as (
 ),
 
 final as (
+    -- A group-by, not a window sorting every identified event: the user_id of the device's latest such event.
     select
         anonymous_id,
-        user_id as visitor_id,
-        occurred_at_utc as last_identified_at_utc
+        {{ last_by('user_id', '(occurred_at_utc, event_id)') }} as visitor_id,
+        max(occurred_at_utc) as last_identified_at_utc
     from identified
-    qualify row_number() over (partition by anonymous_id order by occurred_at_utc desc, event_id desc) = 1
+    group by anonymous_id
 )
 
 select * from final

@@ -16,22 +16,25 @@ credited_orders as (
     select * from {{ ref('int_orders_credited') }}
 ),
 
-first_sessions as (
-    select
-        visitor_id,
-        started_at as first_seen_at,
-        channel as acquisition_channel,
-        campaign_key as acquisition_campaign_key
-    from sessions
-    qualify row_number() over (partition by visitor_id order by started_at, session_id) = 1
-),
-
 visits as (
+    -- A group-by, not a window over all sessions: each visitor's first session and session count in one pass.
     select
         visitor_id,
+        {{ first_by('session_id', '(started_at, session_id)') }} as first_session_id,
         count(*) as sessions
     from sessions
     group by visitor_id
+),
+
+first_sessions as (
+    select
+        visits.visitor_id,
+        sessions.started_at as first_seen_at,
+        sessions.channel as acquisition_channel,
+        sessions.campaign_key as acquisition_campaign_key
+    from visits
+    inner join sessions
+        on visits.first_session_id = sessions.session_id
 ),
 
 orders as (
