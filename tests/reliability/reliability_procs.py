@@ -106,13 +106,13 @@ def wait_for(predicate, timeout: float, step: float = 0.05):
 
 
 def kill9(proc: subprocess.Popen) -> bool:
-    """kill -9 proc; True when it was still running (a fault was injected), False when it had finished."""
-    if proc.poll() is not None:
-        proc.communicate()
-        return False
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate()
-    return True
+    """kill -9 proc; True when it was still running (a fault was injected), False when it had finished.
+    What it wrote to stderr is kept as proc.stderr_text."""
+    hit = proc.poll() is None
+    if hit:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.stderr_text = proc.communicate()[1] or ""
+    return hit
 
 
 def no_traceback(proc: subprocess.CompletedProcess) -> None:
