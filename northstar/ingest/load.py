@@ -591,7 +591,8 @@ def file_checksum(path: Path) -> tuple[str, int]:
 
 
 def _error_text(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """One line of an exception's text, without DuckDB's echo of the loader's SQL ("LINE 1: ...")."""
+    text = " ".join(str(exc).split("\nLINE ")[0].split()) or type(exc).__name__
     return text[:400]
 
 

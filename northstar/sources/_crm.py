@@ -23,7 +23,16 @@ import duckdb
 from northstar import config
 from northstar.ingest import contract as C
 from northstar.sources.base import LoadFileError, SourceFile
-from northstar.sources.sql import contract_select, file_lit, lit, numbered, reader_opts, reject_rows, stage_json_lines
+from northstar.sources.sql import (
+    contract_select,
+    file_lit,
+    lit,
+    max_object_size,
+    numbered,
+    reader_opts,
+    reject_rows,
+    stage_json_lines,
+)
 
 STAGES = next(c.values for c in C.LEADS if c.name == "stage")
 _MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
@@ -108,7 +117,7 @@ def read_document(con: duckdb.DuckDBPyConnection, f: SourceFile, array_key: str 
             from (
                 select row_number() over () as page, json_extract(json, {lit(path_expr)}) as l
                 from read_json_objects({file_lit(f.path)}, format = 'auto',
-                                       maximum_object_size = {_MAX_DOCUMENT_BYTES})
+                                       maximum_object_size = {max_object_size(f.path, f.peek.gz, _MAX_DOCUMENT_BYTES)})
             )
         )"""
     )

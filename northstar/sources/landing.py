@@ -173,6 +173,10 @@ def stage(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
     elif f.peek.fmt == "csv":
         _stage_table(con, f, read_csv_sql(f), 1)
     elif f.peek.fmt == "parquet":
+        if not f.peek.columns:  # pyarrow found no Parquet schema in it
+            raise LoadFileError(
+                f"{f.path}: not a Parquet file (no Parquet footer); check what wrote it or its file name", "unreadable"
+            )
         _stage_table(con, f, read_parquet_sql(f), 0)
     else:
         raise LoadFileError(f"{f.path}: unknown format")

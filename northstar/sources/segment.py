@@ -51,6 +51,7 @@ from northstar.sources.sql import (
     contract_select,
     file_lit,
     lit,
+    max_object_size,
     reject_rows,
     stage_json_lines,
 )
@@ -300,7 +301,7 @@ def _stage_document(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
         f"""create temp table _ns_lines as
         with doc as (
             select json as d from read_json_objects({file_lit(f.path)}, format = 'unstructured',
-                maximum_object_size = {_MAX_DOCUMENT_BYTES})
+                maximum_object_size = {max_object_size(f.path, f.peek.gz, _MAX_DOCUMENT_BYTES)})
         ),
         items as (
             select unnest(coalesce(json_extract(d, {lit(array + "[*]")}), [])) as el,

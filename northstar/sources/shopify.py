@@ -30,6 +30,7 @@ from northstar.sources.sql import (
     contract_select,
     file_lit,
     lit,
+    max_object_size,
     numbered,
     q,
     reader_opts,
@@ -98,7 +99,8 @@ def _api_records(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
         con.execute(
             f"""create temp table _ns_lines as
             select row_number() over () as rn, cast(json as varchar) as line, true as ok
-            from read_json_objects({path}, format = 'unstructured', maximum_object_size = {_MAX_DOCUMENT_BYTES})"""
+            from read_json_objects({path}, format = 'unstructured',
+                maximum_object_size = {max_object_size(f.path, f.peek.gz, _MAX_DOCUMENT_BYTES)})"""
         )
         rejected = ""
     else:

@@ -57,6 +57,19 @@ def file_lit(path: Path | str) -> str:
     return lit(re.sub(r"([*?\[])", r"[\1]", str(path)))
 
 
+def max_object_size(path: Path, gz: bool, cap: int) -> int:
+    """`maximum_object_size` for DuckDB's JSON reader on one file: its buffers are allocated at this size up front,
+    so a 10 KB document read with a fixed 1 GiB would need 2 GiB of memory (and fail under a low memory limit).
+    No object is larger than the file; a gzip file's text size is not known up front, so it gets `cap`."""
+    if gz:
+        return cap
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return cap
+    return min(cap, max(2 * size, 1 << 20))
+
+
 def clean(expr: str) -> str:
     """Trimmed text, empty -> NULL."""
     return f"nullif(trim({expr}), '')"
