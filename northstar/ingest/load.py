@@ -324,8 +324,11 @@ def resolve_paths(
 _CURRENCY_SET = _lit("|" + "|".join(sorted(C.ISO_4217)) + "|")
 
 
-def _typed_expr(col: C.Column, v: str, salt: str) -> str:
-    """SQL turning the cleaned varchar `v` into the raw column's value (NULL when it does not parse)."""
+def _typed_expr(col: C.Column, v: str, salt: str, mask: bool = True) -> str:
+    """SQL turning the cleaned varchar `v` into the raw column's value (NULL when it does not parse).
+
+    `mask`: mask e-mails and IPs in a JSON column (False when the file has no value in it: nothing to compile).
+    """
     if col.type == C.TEXT:
         return f"upper({v})" if col.upper else v
     if col.type == C.TIMESTAMP:
@@ -342,7 +345,8 @@ def _typed_expr(col: C.Column, v: str, salt: str) -> str:
         return f"try_cast({v} as boolean)"
     if col.type == C.JSON:
         # a JSON object (properties), with e-mails and IPs in it masked
-        return f"case when json_valid({v}) and json_type({v}) = 'OBJECT' then {pii.mask_json_sql(v, salt)} end"
+        value = pii.mask_json_sql(v, salt) if mask else f"cast({v} as json)"
+        return f"case when json_valid({v}) and json_type({v}) = 'OBJECT' then {value} end"
     if col.type == C.CURRENCY:
         return f"case when length({v}) = 3 and contains({_CURRENCY_SET}, '|' || upper({v}) || '|') then upper({v}) end"
     if col.type == C.ENUM:
@@ -407,21 +411,24 @@ def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
 def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: datetime) -> None:
     cols = C.CONTRACT[kind]
     loaded_at_sql = f"timestamp '{loaded_at:%Y-%m-%d %H:%M:%S.%f}'"
+    # Which of extra and the JSON columns hold anything: the PII mask's regexes take ~10 ms to compile per
+    # statement, worth skipping for the many files that have no unknown columns or no properties.
+    free = ["extra", *(c.name for c in cols if c.type == C.JSON)]
+    counts = con.execute(f"select {', '.join(f'count({_q(n)}) > 0' for n in free)} from _ns_src").fetchone()
+    has = dict(zip(free, counts, strict=True))
     typed_select, conditions = [], []
     for c in cols:
         v = f"s.{_q(c.name)}"
         if c.default is not None:
             v = f"coalesce({v}, {_lit(c.default)})"
         typed_select.append(f"{v} as {_q('v_' + c.name)}")
-        typed_select.append(f"{_typed_expr(c, v, salt)} as {_q(c.raw_name)}")
+        typed_select.append(f"{_typed_expr(c, v, salt, has.get(c.name, True))} as {_q(c.raw_name)}")
     for c in cols:
         for cond, reason in _checks(c, _q("v_" + c.name), _q(c.raw_name), loaded_at_sql):
             conditions.append(f"when {cond} then {_lit(reason)}")
     out_cols = [c.raw_name for c in cols]
     all_cols = ", ".join(_q(k) for k in out_cols)
-    # Unknown columns with e-mails / IPs masked. Most files have none: the mask's regexes then cost no compiling.
-    has_extra = con.execute("select count(extra) > 0 from _ns_src").fetchone()[0]
-    extra = pii.mask_json_sql("s.extra", salt) if has_extra else "s.extra"
+    extra = pii.mask_json_sql("s.extra", salt) if has["extra"] else "s.extra"  # unknown columns, PII masked
     head = f"""create temp table _ns_rows as
         with checked as materialized (
             -- materialized: read by two branches, and inlining this wide CTE costs more to plan than to run
