@@ -34,6 +34,7 @@ Timestamps: ISO-8601 with an offset or Z are converted to UTC, naive ones are ta
 
 from __future__ import annotations
 
+import contextlib
 import glob as globlib
 import hashlib
 import shutil
@@ -649,7 +650,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candida
         in_tx = False
     except (duckdb.Error, LoadFileError, RuntimeError, OSError, EOFError) as exc:
         if in_tx:
-            con.rollback()
+            _rollback(con)
         result.status = "error"
         msg = str(exc) if isinstance(exc, LoadFileError) else f"{cand.path}: cannot load: {_error_text(exc)}"
         result.message = f"{msg}. Nothing of this file was loaded."
@@ -668,9 +669,18 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, cand: _Candida
     return result
 
 
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, if DuckDB has not already: a failed commit (a full disk) ends the transaction itself."""
+    with contextlib.suppress(duckdb.Error):
+        con.rollback()
+
+
 def _out_of_space(exc: BaseException) -> bool:
-    """A full disk or memory while reading is no fault of the file: it is retried, not refused."""
-    return isinstance(exc, duckdb.OutOfMemoryException) or "No space left on device" in str(exc)
+    """A full disk or memory is no fault of the file: it is retried, not refused."""
+    text = str(exc)
+    return isinstance(exc, duckdb.OutOfMemoryException) or any(
+        s in text for s in ("No space left on device", "File too large", "Disk quota exceeded")
+    )
 
 
 def _rows_it_could_count(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -733,7 +743,7 @@ def _record_refusal(
         result.load_id = load_id
     except duckdb.Error as exc:
         if began:
-            con.rollback()
+            _rollback(con)
         result.message += f" (The refusal could not be recorded in raw.load_manifest: {_error_text(exc)}.)"
 
 

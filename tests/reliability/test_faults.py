@@ -127,11 +127,6 @@ def test_kill_9_during_publish_keeps_the_last_good_file_readable_and_the_retry_p
     print(f"faults injected: kill -9 during publish {injected}; reads {reads}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="northstar/ingest/load.py (not this change's file) rolls back after a failed commit: "
-    "'cannot rollback - no transaction is active' traceback; remove this mark when load_file handles it",
-)
 def test_full_disk_during_load_is_one_line_nothing_half_loaded_and_a_rerun_equals_a_clean_load(
     tmp_path: Path, landing: Path, clean_load: tuple[dict, float]
 ) -> None:
