@@ -31,6 +31,9 @@ class Column:
     values: tuple[str, ...] = ()  # allowed values for ENUM (compared lowercase)
     default: str | None = None  # used when the value is missing (before validation)
     upper: bool = False  # normalise TEXT to upper case (country)
+    # TEXT that people or tools fill in (URLs, tags, user ids): an e-mail or IP found in it is masked like in
+    # `properties` (an e-mail in a newsletter link's query string, an e-mail used as the user id)
+    free_text: bool = False
 
     @property
     def raw_name(self) -> str:
@@ -42,16 +45,16 @@ EVENTS = (
     Column("event_id", required=True),
     Column("occurred_at", TIMESTAMP, required=True, no_future=True),
     Column("anonymous_id", required=True),
-    Column("user_id"),
+    Column("user_id", free_text=True),
     Column("session_id"),
     Column("event_name", required=True),
-    Column("page_url"),
-    Column("page_referrer"),
-    Column("utm_source"),
-    Column("utm_medium"),
-    Column("utm_campaign"),
-    Column("utm_content"),
-    Column("utm_term"),
+    Column("page_url", free_text=True),
+    Column("page_referrer", free_text=True),
+    Column("utm_source", free_text=True),
+    Column("utm_medium", free_text=True),
+    Column("utm_campaign", free_text=True),
+    Column("utm_content", free_text=True),
+    Column("utm_term", free_text=True),
     Column("click_id"),
     Column("device_category", ENUM, values=("desktop", "mobile", "tablet")),
     Column("country", upper=True),
@@ -72,9 +75,9 @@ AD_SPEND = (
     Column("campaign_name"),
     Column("adset_name"),
     Column("ad_name"),
-    Column("utm_source"),
-    Column("utm_medium"),
-    Column("utm_campaign"),
+    Column("utm_source", free_text=True),
+    Column("utm_medium", free_text=True),
+    Column("utm_campaign", free_text=True),
     Column("impressions", INTEGER, non_negative=True),
     Column("clicks", INTEGER, non_negative=True),
     Column("spend", DECIMAL, required=True, non_negative=True),
@@ -87,7 +90,7 @@ AD_SPEND = (
 ORDERS = (
     Column("order_id", required=True),
     Column("ordered_at", TIMESTAMP, required=True),
-    Column("user_id"),
+    Column("user_id", free_text=True),
     Column("status", ENUM, required=True, values=("completed", "refunded", "cancelled")),
     Column("revenue", DECIMAL, required=True),
     Column("cost_of_goods", DECIMAL),
@@ -97,7 +100,7 @@ ORDERS = (
 LEADS = (
     Column("lead_id", required=True),
     Column("changed_at", TIMESTAMP, required=True),
-    Column("user_id"),
+    Column("user_id", free_text=True),
     Column("stage", ENUM, required=True, values=("lead", "mql", "sql", "opportunity", "won", "lost")),
     Column("deal_value", DECIMAL),
     Column("currency", CURRENCY),

@@ -328,9 +328,12 @@ _CURRENCY_SET = _lit("|" + "|".join(sorted(C.ISO_4217)) + "|")
 def _typed_expr(col: C.Column, v: str, salt: str, mask: bool = True) -> str:
     """SQL turning the cleaned varchar `v` into the raw column's value (NULL when it does not parse).
 
-    `mask`: mask e-mails and IPs in a JSON column (False when the file has no value in it: nothing to compile).
+    `mask`: mask e-mails and IPs in a JSON or free-text column (False when no value in the file can hold one:
+    nothing to compile).
     """
     if col.type == C.TEXT:
+        if col.free_text and mask:  # only values with an '@' (see _validate)
+            return f"case when contains({v}, '@') then {pii.mask_sql(v, salt)} else {v} end"
         return f"upper({v})" if col.upper else v
     if col.type == C.TIMESTAMP:
         # The connection runs in UTC: offsets are converted, naive values are taken as UTC.
@@ -414,9 +417,13 @@ def _validate(con: duckdb.DuckDBPyConnection, kind: str, salt: str, loaded_at: d
     loaded_at_sql = f"timestamp '{loaded_at:%Y-%m-%d %H:%M:%S.%f}'"
     # Which of extra and the JSON columns hold anything: the PII mask's regexes take ~10 ms to compile per
     # statement, worth skipping for the many files that have no unknown columns or no properties.
+    # Free-text columns (URLs, utm tags, user ids) are masked only in files where one of their values has an '@':
+    # an e-mail needs one, and an IP in a URL is the site's, not a person's.
     free = ["extra", *(c.name for c in cols if c.type == C.JSON)]
-    counts = con.execute(f"select {', '.join(f'count({_q(n)}) > 0' for n in free)} from _ns_src").fetchone()
-    has = dict(zip(free, counts, strict=True))
+    texts = [c.name for c in cols if c.free_text]
+    tests = [f"count({_q(n)}) > 0" for n in free] + [f"bool_or(contains({_q(n)}, '@'))" for n in texts]
+    counts = con.execute(f"select {', '.join(tests)} from _ns_src").fetchone()
+    has = {n: bool(x) for n, x in zip(free + texts, counts, strict=True)}
     typed_select, conditions = [], []
     for c in cols:
         v = f"s.{_q(c.name)}"

@@ -121,3 +121,30 @@ def test_parquet_unknown_columns_are_masked(settings: Settings, tmp_path: Path) 
     assert query(settings, "select cast(extra as varchar) from raw.leads") == [
         (f'{{"owner":"{token("email", "ann@example.org")}"}}',)
     ]
+
+
+def test_emails_in_urls_tags_and_user_ids_are_masked_and_still_join(settings: Settings, tmp_path: Path) -> None:
+    """An e-mail in a newsletter link's query string, in a utm tag or used as the user id is masked in loaded rows
+    too, with the same token in events and orders, so identity stitching and order crediting still join."""
+    events = tmp_path / "events_2026-01-05.jsonl"
+    events.write_text(
+        '{"event_id":"e1","occurred_at":"2026-01-05T08:00:00Z","anonymous_id":"a1","event_name":"page_view",'
+        '"user_id":"Bob@Corp.com","page_url":"https://shop.example/?utm_source=mail&mail=Bob@Corp.com",'
+        '"page_referrer":"https://mail.example/u/ann@example.org","utm_term":"ann@example.org"}\n'
+        '{"event_id":"e2","occurred_at":"2026-01-05T08:01:00Z","anonymous_id":"a2","event_name":"page_view",'
+        '"user_id":"u-42","page_url":"https://shop.example/v/1.2.3.4"}\n'
+    )
+    orders = tmp_path / "orders_2026-01-05.csv"
+    orders.write_text(
+        "order_id,ordered_at,user_id,status,revenue,currency\nO1,2026-01-05T08:05:00Z,Bob@Corp.com,completed,10,USD\n"
+    )
+    load_paths(settings, [str(events), str(orders)], progress=False)
+    rows = query(settings, "select event_id, user_id, page_url, page_referrer, utm_term from raw.events order by 1")
+    bob, ann = token("email", "Bob@Corp.com"), token("email", "ann@example.org")
+    assert rows == [
+        ("e1", bob, f"https://shop.example/?utm_source=mail&mail={bob}", f"https://mail.example/u/{ann}", ann),
+        ("e2", "u-42", "https://shop.example/v/1.2.3.4", None, None),  # no '@' in the file's value: as it came
+    ]
+    assert query(settings, "select user_id from raw.orders") == [(bob,)]  # the same token: the order still joins
+    text = all_raw_text(settings)
+    assert "Bob@Corp.com" not in text and "ann@example.org" not in text
