@@ -27,7 +27,7 @@ class NorthstarSettings(dg.ConfigurableResource):
     """Reads northstar's settings from the environment at run time, exactly as the CLI does."""
 
     def get(self) -> Settings:
-        settings = load_settings()
+        settings = load_settings(writes=True)  # every asset writes the warehouse: check its dir like the CLI
         # dbt (a subprocess started by dagster-dbt) reads the warehouse path etc. from the environment.
         for key, value in settings.dbt_env().items():
             if key not in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
