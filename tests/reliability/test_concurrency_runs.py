@@ -61,6 +61,7 @@ class Scenario:
     full_disk_publish: object = None
     unchanged_after_full_disk: list = field(default_factory=list)
     readers: dict = field(default_factory=dict)
+    after_publish_kills: tuple = ()  # the serving marts and the publish temporaries left after the retries
 
 
 def _seconds(run_output: str, step: str) -> float:
@@ -90,7 +91,6 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         a_run()  # 1: the clean run
         assert s.runs[0].returncode == 0, s.runs[0].stdout[-3000:] + s.runs[0].stderr[-3000:]
         build_s = _seconds(s.runs[0].stdout, "build")
-        publish_s = _seconds(s.runs[0].stdout, "publish")
 
         # 3: builds killed at random moments, each retried at once; a second writer while the first runs.
         s.kills["build"] = 0
@@ -99,7 +99,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
             child = wait_for(lambda p=proc: dbt_child(p.pid), 120)  # past the lock wait: dbt is running
             if i == 0:
                 second = start(env, "load", str(landing))
-            time.sleep(random.Random(seed).uniform(0.05, 0.8) * build_s)
+            time.sleep(random.Random(seed).uniform(0.05, 0.7) * build_s)
             hit = proc.poll() is None
             kill9(proc)
             s.kills["build"] += hit
@@ -120,11 +120,15 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
 
         # 6: publishes killed at random moments, each retried at once; then a publish on a full disk.
         s.kills["publish"] = 0
+        started = time.monotonic()
+        s.publishes.append(run(env, "publish"))
+        publish_s = time.monotonic() - started  # the whole command, its start included
         for seed in SEEDS:
             proc = start(env, "publish")
-            time.sleep(random.Random(seed).uniform(0.05, 1.0) * (publish_s + 1.5))  # + the CLI's start
+            time.sleep(random.Random(seed).uniform(0.05, 0.8) * publish_s)
             s.kills["publish"] += kill9(proc)
             s.publishes.append(run(env, "publish"))
+        s.after_publish_kills = (digest(serving, SERVED), [p.name for p in wh.glob(".serving.duckdb.tmp-*")])
         before = file_state(wh)
         s.full_disk_publish = run(env, "publish", preexec_fn=full_disk(100_000))
         s.unchanged_after_full_disk.append(file_state(wh) == before)
@@ -173,6 +177,9 @@ def test_a_killed_publish_retried_at_once_succeeds(scenario: Scenario) -> None:
     assert scenario.kills["publish"] >= 2, "the kills came after the publishes had ended"
     for retry in scenario.publishes:
         assert retry.returncode == 0, retry.stdout[-2000:] + retry.stderr[-2000:]
+    served, temporaries = scenario.after_publish_kills
+    assert served == scenario.digests[0][1]  # what the clean run published
+    assert temporaries == []  # the killed publishes' temporaries are cleaned up
 
 
 def test_a_full_disk_during_build_and_publish_is_one_line_and_keeps_the_last_good_outputs(scenario: Scenario) -> None:

@@ -1,10 +1,11 @@
-"""kill -9 and a full disk during load and publish, and the dbt child of a killed build.
+"""kill -9 during load, a full disk during load and publish, and the dbt child of a killed build.
 
 Each fault is followed at once by a retry, as an orchestrator's retry would be: the retry succeeds (it waits for the
 lock the dying process still holds) and the end result equals a clean run's (row counts and sums of every raw table
 or serving mart); nothing is half-loaded; the last good serving file stays readable (readers query it throughout)
 and, after a failed publish, byte for byte the same. The full disk is RLIMIT_FSIZE (reliability_procs.full_disk).
-The build's faults, which need real dbt builds, are in test_concurrency_runs.py.
+The build's faults, which need real dbt builds, and kill -9 during publish (with readers) are in
+test_concurrency_runs.py.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from reliability_procs import (
     one_line_error,
     run,
     start,
-    start_readers,
-    stop_readers,
     wait_for,
 )
 
@@ -88,7 +87,7 @@ def test_kill_9_during_load_and_an_immediate_retry_loads_everything_once(
         wh = tmp_path / f"wh{seed}"
         env = cli_env(wh)
         proc = start(env, "load", str(landing))
-        time.sleep(random.Random(seed).uniform(0.1, 1.0) * seconds)
+        time.sleep(random.Random(seed).uniform(0.05, 0.8) * seconds)
         injected += kill9(proc)
         retry = run(env, "load", str(landing))  # at once: the killed process may still hold the lock
         assert retry.returncode == 0, (seed, retry.stdout[-3000:], retry.stderr[-3000:])
@@ -97,34 +96,6 @@ def test_kill_9_during_load_and_an_immediate_retry_loads_everything_once(
         assert digest(wh / "northstar.duckdb", RAW) == expected, seed
     assert injected >= 2, "the kills came after the loads had ended"
     print(f"faults injected: kill -9 during load {injected}")
-
-
-def test_kill_9_during_publish_keeps_the_last_good_file_readable_and_the_retry_publishes(published: Path) -> None:
-    serving = published / "serving.duckdb"
-    expected = digest(serving, SERVED)
-    env = cli_env(published)
-    started = time.monotonic()
-    assert run(env, "publish").returncode == 0
-    seconds = time.monotonic() - started
-    readers = start_readers(serving, published / "readers")
-    injected = 0
-    try:
-        for seed in SEEDS:
-            proc = start(env, "publish")
-            time.sleep(random.Random(seed).uniform(0.1, 1.0) * seconds)
-            injected += kill9(proc)
-            retry = run(env, "publish")
-            assert retry.returncode == 0, (seed, retry.stdout[-3000:], retry.stderr[-3000:])
-    finally:
-        outcome = stop_readers(readers, published / "readers")
-    assert injected >= 2, "the kills came after the publishes had ended"
-    for mode, out in outcome.items():
-        assert out["errors"] == [] and out["torn"] == 0, (mode, out)
-        assert out["reads"] > 0, mode
-    assert digest(serving, SERVED) == expected
-    assert list(published.glob(".serving.duckdb.tmp-*")) == []  # the killed publishes' temporaries are gone
-    reads = sum(o["reads"] for o in outcome.values())
-    print(f"faults injected: kill -9 during publish {injected}; reads {reads}")
 
 
 def test_full_disk_during_load_is_one_line_nothing_half_loaded_and_a_rerun_equals_a_clean_load(
@@ -144,7 +115,7 @@ def test_full_disk_during_load_is_one_line_nothing_half_loaded_and_a_rerun_equal
     assert digest(wh / "northstar.duckdb", RAW) == clean_load[0]
 
 
-@pytest.mark.parametrize("limit", [100_000, 2_000_000])
+@pytest.mark.parametrize("limit", [2_000_000])  # 100 kB: test_concurrency_runs.py
 def test_full_disk_during_publish_leaves_the_last_good_outputs_and_a_rerun_publishes(
     limit: int, published: Path
 ) -> None:
