@@ -52,6 +52,7 @@ _KINDS = {"seed": "seeds", "model": "models", "test": "data tests", "unit_test":
 _FAILED = {"error", "fail", "runtime error"}
 # node_info.node_status values that end a node; unit tests leave it "None" and carry theirs in data.status.
 _FINAL = {"success", "pass", "warn", "skipped", "no-op", *_FAILED}
+_RUNTIME_ERROR_IN = re.compile(r"Runtime Error in \w+ \S+ \([^)]*\)$")
 # dbt's words for a --select that matches nothing (a warning dbt is told to raise; see run_dbt_build)
 _UNMATCHED = re.compile(r"selection criterion '(.+?)' does not match any enabled nodes")
 
@@ -160,6 +161,9 @@ class BuildResult:
 
 def _first_lines(message: str, n: int = 3) -> str:
     lines = [ln.strip() for ln in (message or "").strip().splitlines() if ln.strip()]
+    # dbt's "Runtime Error in model x (models/x.sql)" repeats the node the line already names
+    if lines and _RUNTIME_ERROR_IN.match(lines[0]):
+        lines = lines[1:]
     return " ".join(lines[:n]) if lines else "(no message)"
 
 

@@ -149,7 +149,7 @@ def build(
             f"--select {' '.join(result.unmatched)} matches no dbt model, seed or test"
             " (check the name; `.venv/bin/dbt ls` lists them)"
         )
-    console.print(result.summary())
+    console.print(result.summary(), soft_wrap=True)  # a failed node's message on one line, however long
     if not result.success:
         raise typer.Exit(1)
 

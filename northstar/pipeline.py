@@ -105,7 +105,7 @@ def _run_steps(settings: Settings, steps: _Steps, paths: list[str], partition_da
         console.print(f"{len(load_report.errors)} file(s) could not be loaded (see above).", style="yellow")
 
     build_result = steps.run("build (dbt)", lambda: run_dbt_build(settings))
-    console.print(build_result.summary())
+    console.print(build_result.summary(), soft_wrap=True)  # a failed node's message on one line, however long
     if not build_result.success:
         console.print(Text.assemble(("Build failed: not publishing;", "red"), f" {_last_good_publish(settings)}."))
         return False

@@ -36,6 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from northstar.config import PROJECT_DIR, Settings
+from northstar.db import WarehouseMissingError, connect_warehouse
 
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 CHECKPOINTS_DIR = EXPECTATIONS_DIR / "checkpoints"
@@ -240,7 +241,6 @@ def run_checks(
     Results are filed in GX's results store under the day (the run name) next to every earlier run, and the
     Data Docs site is updated, not rebuilt: other suites' and other days' results stay listed.
     """
-    from northstar.db import WarehouseMissingError
 
     names = suites if suites is not None else load_checkpoint("daily")
     suite_files = {n: load_suite_file(n) for n in names}
@@ -250,7 +250,7 @@ def run_checks(
     progress(0, len(names), "loading Great Expectations")
 
     tz = settings.reporting_timezone
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = connect_warehouse(settings, read_only=True)  # waits (bounded) while another process writes
     try:
         run_date = partition_date or _default_run_date(con, tz)
         tables = _existing_tables(con)

@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from northstar.build import exclude_args
 from northstar.config import Settings
+from northstar.db import connect_warehouse
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.resources import (
     TRANSIENT_RETRY,
@@ -90,6 +91,8 @@ def needs_full_refresh(settings: Settings, days: list[date]) -> bool:
 def northstar_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, northstar: NorthstarSettings):
     settings = northstar.get()
     days = partition_days(context)
+    # Wait (bounded) while another process holds the warehouse, as `northstar build` does before starting dbt.
+    connect_warehouse(settings).close()
     # Unit tests run in CI, not in the daily build (as `northstar build` / `northstar run`).
     args = ["build", *exclude_args(), "--vars", json.dumps(dbt_vars(settings, days))]
     if needs_full_refresh(settings, days):

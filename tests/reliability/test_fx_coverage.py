@@ -54,18 +54,17 @@ def _build(warehouse: Path, *args: str, currency: str = "USD") -> subprocess.Com
 
 
 def _coverage_error(proc: subprocess.CompletedProcess) -> str:
-    """The summary's entry for the failed coverage model, one line (rich wraps it at the console's width)."""
+    """The summary's entry for the failed coverage model: one printed line, however long, without dbt's
+    "Runtime Error in model ..." preamble (the entry already names the model)."""
     assert proc.returncode == 1, (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     starts = [i for i, ln in enumerate(lines) if ln.startswith("  model int_fx_coverage:")]
     assert len(starts) == 1, proc.stdout
-    entry = [lines[starts[0]]]
-    for ln in lines[starts[0] + 1 :]:
-        if ln.startswith(("  ", "dbt log:")):  # the next entry
-            break
-        entry.append(ln)
-    return " ".join(part.strip() for part in entry)
+    following = lines[starts[0] + 1] if starts[0] + 1 < len(lines) else ""
+    assert following.startswith(("  ", "dbt log:")), proc.stdout  # the message did not wrap onto a next line
+    assert "Runtime Error in model" not in lines[starts[0]], lines[starts[0]]
+    return lines[starts[0]]
 
 
 def _tables(warehouse: Path) -> set[str]:
