@@ -18,7 +18,7 @@ from rich.text import Text
 
 from northstar.alerts_digest import alerts_table
 from northstar.config import Settings
-from northstar.db import WarehouseMissingError, connect_serving
+from northstar.db import connect_serving
 from northstar.errors import UserError, check_out
 from northstar.serve import fmt
 from northstar.tables import Fitted, print_table
@@ -29,9 +29,7 @@ MAX_PRINTED_ROWS = 100
 
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     try:
-        return connect_serving(settings)
-    except WarehouseMissingError as exc:
-        raise UserError(str(exc)) from None
+        return connect_serving(settings)  # a missing file is a WarehouseMissingError, itself a UserError
     except duckdb.Error as exc:
         raise UserError(f"Cannot open the serving file {settings.serving_path}: {exc}") from None
 

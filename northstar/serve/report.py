@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from northstar.config import Settings
-from northstar.db import WarehouseMissingError, connect_serving
+from northstar.db import connect_serving
 from northstar.errors import UserError
 from northstar.serve.query import channel_kpis
 from northstar.serve.report_assets import KPI_DEFINITIONS, OTHER_DEFINITIONS  # noqa: F401  (re-exported)
@@ -393,10 +393,7 @@ def render_html(months: list[ReportData]) -> str:
 def write_report(settings: Settings, out: Path | None = None) -> Path:
     """Write the self-contained HTML report from the serving file; returns its path."""
     out = out or settings.report_dir / "index.html"
-    try:
-        con = connect_serving(settings)
-    except WarehouseMissingError as exc:
-        raise UserError(str(exc)) from None
+    con = connect_serving(settings)  # a missing file is a WarehouseMissingError, itself a UserError
     try:
         months = load_report_data(con)
     except duckdb.Error as exc:
