@@ -187,10 +187,10 @@ ranked as (
 final as (
     select
         cast(alert_date as date) as alert_date,
-        cast(scope as varchar) as scope,
-        cast(scope_value as varchar) as scope_value,
+        cast(scope as string) as scope,
+        cast(scope_value as string) as scope_value,
         cast(window_days as bigint) as window_days,
-        cast(step_name as varchar) as step_name,
+        cast(step_name as string) as step_name,
         cast(step_rate_actual as double) as step_rate_actual,
         cast(step_rate_baseline as double) as step_rate_baseline,
         cast(step_z as double) as step_z

@@ -192,11 +192,11 @@ tested as (
 final as (
     select
         cast(alert_date as date) as alert_date,
-        cast(kpi as varchar) as kpi,
-        cast(kpi_type as varchar) as kpi_type,
-        cast(alert_kind as varchar) as alert_kind,
-        cast(scope as varchar) as scope,
-        cast(scope_value as varchar) as scope_value,
+        cast(kpi as string) as kpi,
+        cast(kpi_type as string) as kpi_type,
+        cast(alert_kind as string) as alert_kind,
+        cast(scope as string) as scope,
+        cast(scope_value as string) as scope_value,
         cast(window_days as bigint) as window_days,
         cast(actual_numerator as double) as actual_numerator,
         cast(actual_denominator as double) as actual_denominator,

@@ -33,7 +33,7 @@ rules as {{ not_materialized() }} (
     select
         'goal' as rule_kind,
         goal_id as rule_id,
-        cast(null as varchar) as funnel_id,
+        cast(null as string) as funnel_id,
         cast(null as integer) as stage_order,
         match_type,
         match_value
@@ -41,7 +41,7 @@ rules as {{ not_materialized() }} (
     union all
     select
         'funnel_stage' as rule_kind,
-        funnel_id || ':' || cast(stage_order as varchar) as rule_id,
+        funnel_id || ':' || cast(stage_order as string) as rule_id,
         funnel_id,
         cast(stage_order as integer) as stage_order,
         match_type,

@@ -69,7 +69,7 @@ event_orders as (
     select
         order_id,
         occurred_at_utc as ordered_at_utc,
-        cast(null as varchar) as user_id,
+        cast(null as string) as user_id,
         is_order as is_completed,
         revenue as net_revenue,
         gross_margin,

@@ -79,7 +79,7 @@ missing as (
         currency,
         currency
         || ' ('
-        || string_agg(used_in || ' from ' || cast(first_used_on as varchar), ', ' order by used_in)
+        || string_agg(used_in || ' from ' || cast(first_used_on as string), ', ' order by used_in)
         || ')' as described
     from coverage
     where not is_covered

@@ -1,7 +1,7 @@
 -- depends_on: {{ ref('int_sessions_aggregated') }}  (read by the post-hook only)
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_where_supported(),
         unique_key='session_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',

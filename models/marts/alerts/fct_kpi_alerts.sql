@@ -229,10 +229,10 @@ classified as (
 final as (
     select
         cast(classified.alert_date as date) as alert_date,
-        cast(classified.kpi as varchar) as kpi,
-        cast(classified.scope as varchar) as scope,
-        cast(classified.scope_value as varchar) as scope_value,
-        cast(classified.kind as varchar) as kind,
+        cast(classified.kpi as string) as kpi,
+        cast(classified.scope as string) as scope,
+        cast(classified.scope_value as string) as scope_value,
+        cast(classified.kind as string) as kind,
         cast(classified.window_days as bigint) as window_days,
         cast(classified.actual as double) as actual,
         cast(classified.baseline as double) as baseline,
@@ -248,9 +248,9 @@ final as (
                 when classified.q_value < {{ max_p }} / 10 and abs(classified.change) >= 2 * {{ min_change }}
                     then 'critical'
                 else 'warning'
-            end as varchar
+            end as string
         ) as severity,
-        cast(classified.direction as varchar) as direction,
+        cast(classified.direction as string) as direction,
         cast(classified.is_adverse as boolean) as is_adverse,
         cast(classified.actual_numerator as double) as actual_numerator,
         cast(classified.actual_denominator as double) as actual_denominator,
@@ -258,7 +258,7 @@ final as (
         cast(classified.baseline_denominator as double) as baseline_denominator,
         cast(classified.baseline_days_used as bigint) as baseline_days_used,
         cast(classified.dispersion as double) as dispersion,
-        cast(suspected_steps.step_name as varchar) as suspected_step,
+        cast(suspected_steps.step_name as string) as suspected_step,
         cast(suspected_steps.step_rate_actual as double) as suspected_step_rate_actual,
         cast(suspected_steps.step_rate_baseline as double) as suspected_step_rate_baseline,
         cast(
@@ -270,7 +270,7 @@ final as (
                         100 * suspected_steps.step_rate_actual, 100 * suspected_steps.step_rate_baseline
                     )
                 else ''
-            end as varchar
+            end as string
         ) as message
     from classified
     left join suspected_steps

@@ -59,7 +59,7 @@ untracked_orders as (
         goal_id,
         ordered_at as occurred_at,
         order_date as conversion_date,
-        cast(null as varchar) as session_id,
+        cast(null as string) as session_id,
         visitor_id,
         order_id,
         net_revenue as revenue,
@@ -119,7 +119,7 @@ touch_candidates as (
 
     select
         macro_conversions.*,
-        cast(null as varchar) as touch_session_id,
+        cast(null as string) as touch_session_id,
         cast(null as timestamp) as touch_started_at,
         '(untracked)' as channel,
         '(untracked)' as campaign_key,

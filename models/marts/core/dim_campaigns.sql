@@ -46,9 +46,9 @@ advertised as (
 tagged as (
     select
         sessions.campaign_key,
-        cast(null as varchar) as platform,
-        cast(null as varchar) as account_id,
-        cast(null as varchar) as campaign_id,
+        cast(null as string) as platform,
+        cast(null as string) as account_id,
+        cast(null as string) as campaign_id,
         min(sessions.campaign) as campaign_name,
         min(coalesce(classified.channel, 'Unassigned')) as channel,
         min(sessions.source) as utm_source,
@@ -71,14 +71,14 @@ tagged as (
 untagged as (
     select
         '(none)' as campaign_key,
-        cast(null as varchar) as platform,
-        cast(null as varchar) as account_id,
-        cast(null as varchar) as campaign_id,
+        cast(null as string) as platform,
+        cast(null as string) as account_id,
+        cast(null as string) as campaign_id,
         '(untagged traffic)' as campaign_name,
-        cast(null as varchar) as channel,
-        cast(null as varchar) as utm_source,
-        cast(null as varchar) as utm_medium,
-        cast(null as varchar) as utm_campaign,
+        cast(null as string) as channel,
+        cast(null as string) as utm_source,
+        cast(null as string) as utm_medium,
+        cast(null as string) as utm_campaign,
         cast(null as date) as first_spend_date,
         cast(null as date) as last_spend_date
 ),
@@ -86,14 +86,14 @@ untagged as (
 untracked as (
     select
         '(untracked)' as campaign_key,
-        cast(null as varchar) as platform,
-        cast(null as varchar) as account_id,
-        cast(null as varchar) as campaign_id,
+        cast(null as string) as platform,
+        cast(null as string) as account_id,
+        cast(null as string) as campaign_id,
         '(orders no tracked session carries)' as campaign_name,
         '(untracked)' as channel,
-        cast(null as varchar) as utm_source,
-        cast(null as varchar) as utm_medium,
-        cast(null as varchar) as utm_campaign,
+        cast(null as string) as utm_source,
+        cast(null as string) as utm_medium,
+        cast(null as string) as utm_campaign,
         cast(null as date) as first_spend_date,
         cast(null as date) as last_spend_date
 ),

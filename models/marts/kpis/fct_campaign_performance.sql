@@ -304,11 +304,11 @@ explained as (
 
 final as (
     select
-        cast(campaign_key as varchar) as campaign_key,
+        cast(campaign_key as string) as campaign_key,
         cast(month as date) as month,
-        cast(channel as varchar) as channel,
-        cast(platform as varchar) as platform,
-        cast(campaign_name as varchar) as campaign_name,
+        cast(channel as string) as channel,
+        cast(platform as string) as platform,
+        cast(campaign_name as string) as campaign_name,
         cast(is_paid as boolean) as is_paid,
         cast(spend as double) as spend,
         cast(impressions as bigint) as impressions,
@@ -335,7 +335,7 @@ final as (
         cast({{ kpi_ratio('cpl') }} as double) as cpl,
         cast({{ kpi_ratio('roas') }} as double) as roas,
         cast({{ kpi_ratio('roi') }} as double) as roi,
-        cast('{{ var("attribution_model") }}' as varchar) as attribution_model,
+        cast('{{ var("attribution_model") }}' as string) as attribution_model,
         cast(attributed_conversions as double) as attributed_conversions,
         cast(attributed_revenue as double) as attributed_revenue,
         cast(attributed_gross_margin as double) as attributed_gross_margin,
@@ -356,8 +356,8 @@ final as (
         cast(flight_spend as double) as flight_spend,
         cast(flight_attributed_gross_margin as double) as flight_attributed_gross_margin,
         cast({{ kpi_ratio('roi', gross_margin='flight_attributed_gross_margin', spend='flight_spend') }} as double) as prr,
-        cast(recommendation as varchar) as recommendation,
-        cast(recommendation_reason as varchar) as recommendation_reason
+        cast(recommendation as string) as recommendation,
+        cast(recommendation_reason as string) as recommendation_reason
     from explained
 )
 

@@ -137,8 +137,8 @@ joined as (
 final as (
     select
         cast(kpi_date as date) as date,
-        cast(channel as varchar) as channel,
-        cast(campaign_key as varchar) as campaign_key,
+        cast(channel as string) as channel,
+        cast(campaign_key as string) as campaign_key,
         cast(spend as double) as spend,
         cast(impressions as bigint) as impressions,
         cast(clicks as bigint) as clicks,

@@ -305,9 +305,9 @@ attained as (
 final as (
     select
         cast(month as date) as month,
-        cast(kpi as varchar) as kpi,
-        cast(scope as varchar) as scope,
-        cast(scope_value as varchar) as scope_value,
+        cast(kpi as string) as kpi,
+        cast(scope as string) as scope,
+        cast(scope_value as string) as scope_value,
         cast(actual as double) as actual,
         cast(target as double) as target,
         cast(target_to_date as double) as target_to_date,
@@ -325,13 +325,13 @@ final as (
             end as boolean
         ) as on_track,
         cast(is_north_star as boolean) as is_north_star,
-        cast(direction as varchar) as direction,
+        cast(direction as string) as direction,
         cast(days_with_data as bigint) as days_with_data,
         cast(days_in_month as bigint) as days_in_month,
         cast(
             case
                 when kpi in ('revenue', 'gross_margin', 'cpa', 'roas', 'roi', 'prr') then '{{ model }}'
-            end as varchar
+            end as string
         ) as attribution_model
     from attained
 )

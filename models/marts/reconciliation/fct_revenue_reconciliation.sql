@@ -204,7 +204,7 @@ unioned as (
 final as (
     select
         cast(day as date) as date,
-        cast(platform as varchar) as platform,
+        cast(platform as string) as platform,
         cast(orders_in_feed as bigint) as orders_in_feed,
         cast(feed_net_revenue as double) as feed_net_revenue,
         cast(orders_matched_to_tracked_purchase as bigint) as orders_matched_to_tracked_purchase,
@@ -217,7 +217,7 @@ final as (
         cast(spend as double) as spend,
         cast(platform_conversions as double) as platform_conversions,
         cast(platform_conversion_value as double) as platform_conversion_value,
-        cast('{{ model }}' as varchar) as attribution_model,
+        cast('{{ model }}' as string) as attribution_model,
         cast(attributed_purchases as double) as attributed_purchases,
         cast(attributed_revenue as double) as attributed_revenue,
         cast({{ safe_divide('platform_conversions', 'attributed_purchases') }} as double) as over_claim_ratio

@@ -7,7 +7,7 @@ source as (
 
 final as (
     select
-        {{ dbt.hash("concat_ws('|', load_id, source_file, cast(row_number as varchar))") }} as spend_row_id,
+        {{ dbt.hash("concat_ws('|', load_id, source_file, cast(row_number as string))") }} as spend_row_id,
         date as spend_date,
         lower(trim(platform)) as platform,
         account_id,

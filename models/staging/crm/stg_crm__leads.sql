@@ -7,7 +7,7 @@ source as (
 
 final as (
     select
-        {{ dbt.hash("concat_ws('|', lead_id, cast(changed_at as varchar), stage)") }} as lead_change_id,
+        {{ dbt.hash("concat_ws('|', lead_id, cast(changed_at as string), stage)") }} as lead_change_id,
         lead_id,
         changed_at as changed_at_utc,
         nullif(trim(user_id), '') as user_id,

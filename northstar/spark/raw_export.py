@@ -1,0 +1,39 @@
+"""Export the loader's raw.* tables from the DuckDB warehouse to Parquet, where the spark target reads them.
+
+The loader (contract checks, quarantine, manifest) stays on DuckDB: Spark starts from the same validated raw
+rows, so both engines build the marts from identical input. The on-run-start hook `register_raw_tables`
+(macros/spark.sql) points Spark's raw.* tables at these folders.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from northstar.config import Settings
+from northstar.db import connect_warehouse
+
+RAW_TABLES = ("events", "ad_spend", "orders", "leads", "quarantine", "load_manifest")
+
+
+def raw_parquet_dir(settings: Settings) -> Path:
+    return settings.warehouse_dir / "spark" / "raw"
+
+
+def export_raw_tables(settings: Settings) -> dict[str, int]:
+    """Write each raw table to <warehouse>/spark/raw/<table>/data.parquet (replaced whole); rows per table."""
+    out = raw_parquet_dir(settings)
+    counts: dict[str, int] = {}
+    with connect_warehouse(settings, read_only=True) as con:
+        for table in RAW_TABLES:
+            folder = out / table
+            staging = out / f".{table}.writing"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            target = str(staging / "data.parquet").replace("'", "''")
+            con.execute(f"copy raw.{table} to '{target}' (format parquet)")
+            counts[table] = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            # Swap in whole, so Spark never reads a half-written table.
+            shutil.rmtree(folder, ignore_errors=True)
+            staging.rename(folder)
+    return counts
