@@ -185,7 +185,8 @@ class Comparison:
 
     def report(self) -> str:
         equal = sum(m.ok for m in self.marts)
-        head = f"Spark against DuckDB, {len(self.marts)} marts: {equal} equal, {len(self.marts) - equal} differ"
+        n = len(self.marts)
+        head = f"Spark against DuckDB, {n} mart{'s' * (n != 1)}: {equal} equal, {n - equal} differ"
         return "\n".join([head, *(line for m in self.marts for line in m.lines())])
 
 
@@ -244,14 +245,21 @@ def compare_mart(con: duckdb.DuckDBPyConnection, spec: MartSpec, duckdb_relation
     """Compare one table of the attached DuckDB warehouse with the Parquet files in parquet_dir."""
     diff = MartDiff(spec.name, spec.key)
     files = sorted(parquet_dir.glob("*.parquet")) if parquet_dir.is_dir() else []
-    if not files:
-        diff.error = f"no Parquet files from Spark in {parquet_dir}"
-        return diff
     d, s = duckdb_relation, f"read_parquet({_lit(str(parquet_dir / '*.parquet'))})"
     try:
         d_cols = _columns(con, d)
     except duckdb.CatalogException:
         diff.error = f"not in the DuckDB warehouse ({duckdb_relation})"
+        return diff
+    if not files:
+        diff.rows_duckdb = con.execute(f"select count(*) from {d}").fetchone()[0]
+        if not parquet_dir.is_dir():
+            diff.error = f"not built on Spark: no Parquet files in {parquet_dir}"
+        elif diff.rows_duckdb:  # Spark may write an empty table as a folder without data files
+            diff.rows_spark = 0
+            diff.error = f"Spark wrote no data files in {parquet_dir} (0 rows), DuckDB has {diff.rows_duckdb} rows"
+        else:
+            diff.rows_spark = 0
         return diff
     s_cols = _columns(con, s)
     diff.rows_duckdb = con.execute(f"select count(*) from {d}").fetchone()[0]

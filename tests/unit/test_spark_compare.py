@@ -234,11 +234,29 @@ def test_a_mart_without_key_test_or_without_spark_output_fails(tmp_path: Path) -
     assert result.unkeyed == ["fct_unkeyed"]
     assert "DIFF  fct_unkeyed: no key test (unique or unique_combination_of_columns)" in result.report()
 
+    # A new mart: first only in the project, then built on DuckDB but not on Spark.
     (project / "project" / "models" / "marts" / "fct_new.sql").write_text("select 1")
     again = compare_marts(project / "northstar.duckdb", project / "spark" / "marts", project_dir=project / "project")
+    assert _mart(again, "fct_new").error == 'not in the DuckDB warehouse (wh."marts"."fct_new")'
+    with duckdb.connect(str(project / "northstar.duckdb")) as con:
+        con.execute("create table marts.fct_new as select 1 as a")
+    again = compare_marts(project / "northstar.duckdb", project / "spark" / "marts", project_dir=project / "project")
     new = _mart(again, "fct_new")
-    assert new.error == f"no Parquet files from Spark in {project / 'spark' / 'marts' / 'fct_new'}"
-    assert not again.ok
+    assert new.error == f"not built on Spark: no Parquet files in {project / 'spark' / 'marts' / 'fct_new'}"
+    assert not again.ok and "fct_new" in again.failed
+
+
+def test_a_spark_folder_without_data_files_is_an_empty_table(tmp_path: Path) -> None:
+    marts = {"fct_orders": ORDERS, "fct_credits": f"select * from ({CREDITS}) where false"}
+    result = _compare(tmp_path, marts=marts)
+    for name in marts:
+        for part in (tmp_path / "spark" / "marts" / name).glob("*.parquet"):
+            part.unlink()
+    again = compare_marts(tmp_path / "northstar.duckdb", tmp_path / "spark" / "marts", project_dir=tmp_path / "project")
+    assert result.ok and again.failed == ["fct_orders"]
+    assert (_mart(again, "fct_credits").rows_duckdb, _mart(again, "fct_credits").rows_spark) == (0, 0)
+    assert "Spark wrote no data files" in _mart(again, "fct_orders").error
+    assert "DuckDB has 4 rows" in _mart(again, "fct_orders").error
 
 
 def test_the_projects_marts_all_have_their_grain_as_key() -> None:
