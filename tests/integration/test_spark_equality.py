@@ -44,13 +44,13 @@ class Built:
 
 def _build(settings: Settings, *target: str) -> tuple[subprocess.CompletedProcess, float]:
     """`northstar build [--target spark]` on the warehouse, models and seeds only; its wall time."""
-    env = {
-        **os.environ,
+    # Local Spark with the default folders under the test's warehouse, whatever the environment points at.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NORTHSTAR_SPARK_") and k != "NORTHSTAR_TARGET"}
+    env |= {
         "NORTHSTAR_WAREHOUSE_DIR": str(settings.warehouse_dir),
         "NORTHSTAR_LANDING_DIR": str(settings.landing_dir),
         "DBT_EXCLUDE_RESOURCE_TYPES": "test unit_test",
     }
-    env.pop("NORTHSTAR_TARGET", None)
     started = time.perf_counter()
     proc = subprocess.run([str(NORTHSTAR), "build", *target], env=env, capture_output=True, text=True, cwd=PROJECT_DIR)
     return proc, time.perf_counter() - started
