@@ -9,6 +9,10 @@ Progress is a rich progress bar fed by the streamed JSON events (nodes done of t
 failed and warned nodes printed above it. The outcome is counted from the same streamed JSON events,
 not from run_results.json: dbt does not write that file when it aborts mid-run (e.g. a DuckDB error outside
 a model's SQL), and a summary of zeros after 90 nodes had run hid what happened.
+
+On the spark target (Settings.target; docs/scale.md) the loader's raw.* tables are first exported from DuckDB to
+Parquet, which Spark reads (northstar/spark/raw_export.py), and after a good build the marts Spark wrote become the
+views publish and the quality checks read (northstar/spark/marts_source.py).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from northstar.config import PROJECT_DIR, Settings
+from northstar.config import PROJECT_DIR, Settings, check_java
 from northstar.db import WarehouseLockedError, connect_warehouse, is_lock_conflict, locked_message
 from northstar.terminal import make_console
 
@@ -77,6 +81,8 @@ def dbt_args(settings: Settings, *args: str) -> list[str]:
         str(PROJECT_DIR),
         "--profiles-dir",
         str(PROJECT_DIR),
+        "--target",
+        settings.dbt_target,
         "--vars",
         json.dumps(settings.dbt_vars(), sort_keys=True),
     ]
@@ -377,7 +383,11 @@ def run_dbt_build(
     """
     console = console or make_console(stderr=True)
     log_path = settings.dbt_log_dir / "dbt.log"
+    if settings.target == "spark":
+        check_java()  # one line (ConfigError) instead of pyspark's gateway traceback, before anything runs
     setup_error = _ensure_raw_schema(settings)
+    if settings.target == "spark" and not setup_error:
+        setup_error = _export_raw_for_spark(settings, console)
     if setup_error:
         return BuildResult(success=False, log_path=log_path, error=setup_error)
     args = ["build", "--log-format", "json", "--no-use-colors", *exclude_args(unit_tests)]
@@ -403,6 +413,10 @@ def run_dbt_build(
     if not success and not nodes and error and is_lock_conflict(error):
         # Another process took the lock between our wait and dbt's open: the same one line as a wait that ran out.
         raise WarehouseLockedError(locked_message(settings.warehouse_path, error, 0))
+    if success and settings.target == "spark":
+        from northstar.spark.marts_source import write_marts_source
+
+        write_marts_source(settings)  # views over the marts Spark wrote, for check and publish (milliseconds)
     return BuildResult(
         success=success,
         log_path=log_path,
@@ -432,6 +446,24 @@ def _ensure_raw_schema(settings: Settings) -> str | None:
             con.close()
     except duckdb.Error as exc:  # not a DuckDB file, a full disk ...
         return f"cannot prepare the warehouse {settings.warehouse_path}: {' '.join(str(exc).split())}"
+    return None
+
+
+def _export_raw_for_spark(settings: Settings, console: Console) -> str | None:
+    """raw.* to Parquet for Spark (the on-run-start hook makes Spark tables over it); one line with the rows."""
+    import duckdb
+
+    from northstar.spark.raw_export import export_line, export_raw_tables
+
+    started = time.monotonic()
+    try:
+        with console.status("exporting raw.* to Parquet for Spark") as status:
+            counts = export_raw_tables(
+                settings, on_table=lambda table: status.update(f"exporting raw.{table} to Parquet for Spark")
+            )
+    except (duckdb.Error, OSError) as exc:
+        return f"cannot export raw.* for Spark to {settings.spark_raw_path}: {' '.join(str(exc).split())}"
+    console.print(export_line(counts, time.monotonic() - started), highlight=False)
     return None
 
 

@@ -26,10 +26,21 @@ console = make_console(width=None if sys.stdout.isatty() else 120)
 err_console = make_console(stderr=True)
 
 
-def _settings(writes: bool = True):
+def _settings(writes: bool = True, target: str | None = None):
     """Settings checked up front (a ConfigError is a UserError: one line, exit 2). Commands that only read the
-    serving file pass writes=False: they work in a warehouse dir they cannot write."""
-    return load_settings(writes=writes)
+    serving file pass writes=False: they work in a warehouse dir they cannot write. `target`: --target, which
+    overrides NORTHSTAR_TARGET."""
+    return load_settings(writes=writes, target=target)
+
+
+TargetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        help="Engine dbt builds on: duckdb or spark (local Spark, Java 17; docs/scale.md). Default NORTHSTAR_TARGET,"
+        " else duckdb.",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -139,11 +150,13 @@ def build(
     unit_tests: Annotated[
         bool, typer.Option("--unit-tests", help="Also run the dbt unit tests (CI runs them; production does not).")
     ] = False,
+    target: TargetOption = None,
 ) -> None:
     """Run `dbt build` (seeds, models, data tests) with the configured vars."""
     from northstar.build import run_dbt_build
 
-    result = run_dbt_build(_settings(), select=select, full_refresh=full_refresh, unit_tests=unit_tests)
+    settings = _settings(target=target)
+    result = run_dbt_build(settings, select=select, full_refresh=full_refresh, unit_tests=unit_tests)
     if result.unmatched:
         raise UserError(
             f"--select {' '.join(result.unmatched)} matches no dbt model, seed or test"
@@ -159,13 +172,15 @@ def check(
     day: Annotated[
         str | None, typer.Option("--date", help="Day to check, YYYY-MM-DD (default: latest complete day).")
     ] = None,
+    target: TargetOption = None,
 ) -> None:
     """Run the Great Expectations suites in expectations/; non-zero exit on a failure."""
     from northstar.pipeline import parse_day
     from northstar.quality.check import check_progress, run_checks
 
+    settings = _settings(target=target)
     with check_progress(console) as progress:  # a bar over the suites on a terminal, nothing when piped
-        report = run_checks(_settings(), partition_date=parse_day(day), progress=progress)
+        report = run_checks(settings, partition_date=parse_day(day), progress=progress)
     console.print(report.summary_table(per_expectation=True))
     if report.data_docs_dir is not None:
         console.print(f"Data Docs (open offline): {report.data_docs_dir / 'index.html'}", highlight=False)
@@ -174,22 +189,23 @@ def check(
 
 
 @app.command()
-def publish() -> None:
+def publish(target: TargetOption = None) -> None:
     """Copy the marts into a new serving file and Parquet files, then swap them in atomically."""
     from northstar.serve.publish import publish as run_publish
 
-    result = run_publish(_settings())
+    result = run_publish(_settings(target=target))
     console.print(result.summary())
 
 
 @app.command()
 def run(
     day: Annotated[str | None, typer.Option("--date", help="The day being processed, YYYY-MM-DD.")] = None,
+    target: TargetOption = None,
 ) -> None:
     """load -> build -> check -> publish -> report: what the daily schedule runs."""
     from northstar.pipeline import run_pipeline
 
-    ok = run_pipeline(_settings(), day=day, console=console)
+    ok = run_pipeline(_settings(target=target), day=day, console=console)
     if not ok:
         raise typer.Exit(1)
 

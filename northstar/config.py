@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,6 +69,9 @@ class Settings:
     threads: int = 2
     serving_storage_version: str = "v1.2.0"
     partitions_start: str = "2026-01-01"  # first daily partition in Dagster (the sample data starts here)
+    target: str = "duckdb"  # the engine dbt builds on: duckdb, or spark (docs/scale.md)
+    spark_export_dir: Path | None = None  # where Spark writes the marts as Parquet (default <warehouse>/spark/marts)
+    spark_raw_dir: Path | None = None  # where raw.* is exported for Spark (default <warehouse>/spark/raw)
 
     @property
     def warehouse_path(self) -> Path:
@@ -91,12 +96,40 @@ class Settings:
         return self.warehouse_dir / "quality"
 
     @property
+    def dbt_target(self) -> str:
+        """The output of profiles.yml dbt builds on (`--target`)."""
+        return DBT_TARGETS[self.target]
+
+    @property
     def dbt_target_dir(self) -> Path:
-        return self.warehouse_dir / "dbt_target"
+        """One per engine: the two targets never share dbt's partial-parse state or artifacts."""
+        return self.warehouse_dir / ("dbt_target" if self.target == "duckdb" else f"dbt_target_{self.target}")
 
     @property
     def dbt_log_dir(self) -> Path:
-        return self.warehouse_dir / "dbt_logs"
+        return self.warehouse_dir / ("dbt_logs" if self.target == "duckdb" else f"dbt_logs_{self.target}")
+
+    @property
+    def spark_dir(self) -> Path:
+        """Spark's side of the warehouse: metastore, tables, the raw export (profiles.yml puts them here)."""
+        return self.warehouse_dir / "spark"
+
+    @property
+    def spark_raw_path(self) -> Path:
+        """raw.* as Parquet for Spark: a folder per table (northstar/spark/raw_export.py; macros/spark.sql)."""
+        return self.spark_raw_dir or self.spark_dir / "raw"
+
+    @property
+    def spark_marts_dir(self) -> Path:
+        """The marts as Spark wrote them: a folder of part-*.parquet files per mart (dbt_project.yml location_root)."""
+        return self.spark_export_dir or self.spark_dir / "marts"
+
+    @property
+    def marts_db_path(self) -> Path:
+        """The DuckDB file whose raw.* and marts.* the quality checks and publish read: the build file, or on
+        spark a file of views over the Parquet Spark read and wrote (northstar/spark/marts_source.py). Not
+        `marts.duckdb`: a file's catalog is named after it, and `marts` would clash with the schema."""
+        return self.warehouse_path if self.target == "duckdb" else self.spark_dir / "northstar_spark.duckdb"
 
     def dbt_vars(self) -> dict[str, object]:
         """The settings dbt models read with var(); names match dbt_project.yml."""
@@ -116,24 +149,35 @@ class Settings:
         }
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment for a dbt subprocess: profiles.yml reads these."""
-        return {
+        """Environment for a dbt subprocess: profiles.yml, dbt_project.yml and macros/spark.sql read these."""
+        env = {
             "NORTHSTAR_WAREHOUSE_DIR": str(self.warehouse_dir),
             "NORTHSTAR_MEMORY_LIMIT": self.memory_limit,
             "NORTHSTAR_THREADS": str(self.threads),
             "DBT_TARGET_PATH": str(self.dbt_target_dir),
             "DBT_LOG_PATH": str(self.dbt_log_dir),
+            "NORTHSTAR_SPARK_RAW_PATH": str(self.spark_raw_path),
+            "NORTHSTAR_SPARK_EXPORT_PATH": str(self.spark_marts_dir),
         }
+        if self.target == "spark":
+            # Spark's metastore (Derby) writes derby.log into the working directory (the project) unless told
+            derby = f"-Dderby.stream.error.file={self.spark_dir / 'derby.log'}"
+            env["SPARK_SUBMIT_OPTS"] = f"{os.environ.get('SPARK_SUBMIT_OPTS', '')} {derby}".strip()
+        return env
 
 
-def load_settings(*, writes: bool = False) -> Settings:
+def load_settings(*, writes: bool = False, target: str | None = None) -> Settings:
     """Read NORTHSTAR_* variables; relative paths are taken from the current directory.
 
     Every value is checked here, so a bad one stops a command before it starts, as one ConfigError naming the
     variable. `writes`: the command writes into the warehouse dir (load, build, publish ...), so it must be a
     directory that exists or can be created, and writable; readers of the serving file (query, kpis) need neither.
+    `target`: the CLI's --target, which overrides NORTHSTAR_TARGET.
     """
+    if target is not None and target not in DBT_TARGETS:
+        raise ConfigError(f"--target {target!r} is not one of {', '.join(DBT_TARGETS)}")
     warehouse_dir = Path(_env("WAREHOUSE_DIR", "warehouse")).expanduser().resolve()
+    export, raw = _env("SPARK_EXPORT_PATH", ""), _env("SPARK_RAW_PATH", "")
     settings = Settings(
         warehouse_dir=warehouse_dir,
         landing_dir=Path(_env("LANDING_DIR", str(warehouse_dir / "landing"))).expanduser().resolve(),
@@ -155,12 +199,20 @@ def load_settings(*, writes: bool = False) -> Settings:
         threads=_env_int("THREADS", 2),
         serving_storage_version=_env("SERVING_STORAGE_VERSION", "v1.2.0"),
         partitions_start=_env("PARTITIONS_START", "2026-01-01"),
+        target=target or _env("TARGET", "duckdb").strip().lower(),
+        spark_export_dir=Path(export).expanduser().resolve() if export else None,
+        spark_raw_dir=Path(raw).expanduser().resolve() if raw else None,
     )
     _validate(settings)
     if writes:
         _check_writable(settings.warehouse_dir, "NORTHSTAR_WAREHOUSE_DIR")
     return settings
 
+
+# NORTHSTAR_TARGET -> the output of profiles.yml (DuckDB's is dbt's default `dev`)
+DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
+# Spark 4 (pyspark in requirements.lock) runs on Java 17 or 21
+MIN_JAVA = 17
 
 ATTRIBUTION_MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay")
 
@@ -237,6 +289,8 @@ def _check_range(var: str, value: float, ok: bool, expected: str) -> None:
 def _validate(s: Settings) -> None:
     if len(s.reporting_currency) != 3 or not s.reporting_currency.isalpha() or not s.reporting_currency.isascii():
         raise ConfigError(f"NORTHSTAR_REPORTING_CURRENCY={s.reporting_currency!r} is not an ISO-4217 code like USD")
+    if s.target not in DBT_TARGETS:
+        raise ConfigError(f"NORTHSTAR_TARGET={s.target!r} is not one of {', '.join(DBT_TARGETS)}")
     if s.attribution_model not in ATTRIBUTION_MODELS:
         raise ConfigError(
             f"NORTHSTAR_ATTRIBUTION_MODEL={s.attribution_model!r} is not one of {', '.join(ATTRIBUTION_MODELS)}"
@@ -270,3 +324,24 @@ def _validate(s: Settings) -> None:
     _check_timezone(s.reporting_timezone)
     _check_dir(s.warehouse_dir, "NORTHSTAR_WAREHOUSE_DIR")
     _check_dir(s.landing_dir, "NORTHSTAR_LANDING_DIR")
+
+
+def check_java() -> None:
+    """The spark target starts a local Spark (dbt-spark's session method), which needs Java 17+: say so in one
+    line before dbt starts instead of pyspark's "Java gateway process exited" traceback. pyspark runs
+    $JAVA_HOME/bin/java when JAVA_HOME is set, else `java` on PATH; so is this check."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    where = f"JAVA_HOME={java_home} has no bin/java" if java_home else "`java` is not on PATH"
+    fix = "install Java 17 (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME to one"
+    if not java or not Path(java).is_file():
+        raise ConfigError(f"the spark target needs Java {MIN_JAVA} or newer, but {where}: {fix}")
+    try:  # about 0.1 s
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        failed = f"`{java} -version` failed ({exc})"
+        raise ConfigError(f"the spark target needs Java {MIN_JAVA} or newer, but {failed}: {fix}") from None
+    # `openjdk version "17.0.15" 2025-04-15`; Java 8 says "1.8.0_392"
+    found = re.search(r'version "(?:1\.)?(\d+)', out.stderr + out.stdout)
+    if found and int(found[1]) < MIN_JAVA:
+        raise ConfigError(f"the spark target needs Java {MIN_JAVA} or newer, but {java} is Java {found[1]}: {fix}")

@@ -3,6 +3,10 @@
 load -> build -> check -> publish -> report. A failed step stops the run before publish, so the last good
 serving file stays in place and readable; the HTML report is rebuilt from every new serving file, so after a
 run it shows the publish in place, and names it.
+
+On the spark target (Settings.target) load stays on DuckDB (the loader's checks, quarantine and manifest); build
+exports raw.* to Parquet and runs dbt on Spark; check runs the same suites on the raw tables Spark read and the
+marts it wrote (views over its Parquet); publish builds the serving file from that Parquet; report is unchanged.
 """
 
 from __future__ import annotations
@@ -82,6 +86,10 @@ def run_pipeline(
             )
         )
         return False
+    if settings.target == "spark":
+        from northstar.config import check_java
+
+        check_java()  # before minutes of loading, not after
     steps = _Steps(console)
     try:
         return _run_steps(settings, steps, paths, partition_date)
@@ -104,13 +112,19 @@ def _run_steps(settings: Settings, steps: _Steps, paths: list[str], partition_da
         # A bad file is reported but the others are loaded; the run goes on with what is valid.
         console.print(f"{len(load_report.errors)} file(s) could not be loaded (see above).", style="yellow")
 
-    build_result = steps.run("build (dbt)", lambda: run_dbt_build(settings))
+    engine = "dbt on Spark" if settings.target == "spark" else "dbt"
+    build_result = steps.run(f"build ({engine})", lambda: run_dbt_build(settings))
     console.print(build_result.summary(), soft_wrap=True)  # a failed node's message on one line, however long
     if not build_result.success:
         console.print(Text.assemble(("Build failed: not publishing;", "red"), f" {_last_good_publish(settings)}."))
         return False
 
-    check_report = steps.run("check (Great Expectations)", lambda: run_checks(settings, partition_date=partition_date))
+    def check() -> object:
+        if settings.target == "spark":
+            console.print(f"reading the raw tables Spark read and the marts it wrote: {settings.marts_db_path}")
+        return run_checks(settings, partition_date=partition_date)
+
+    check_report = steps.run("check (Great Expectations)", check)
     console.print(check_report.summary_table())
     if not check_report.success:
         console.print(

@@ -244,13 +244,17 @@ def run_checks(
 
     names = suites if suites is not None else load_checkpoint("daily")
     suite_files = {n: load_suite_file(n) for n in names}
-    if not settings.warehouse_path.exists():
-        raise WarehouseMissingError(f"No warehouse at {settings.warehouse_path}: run `northstar load` first.")
+    if not settings.marts_db_path.exists():
+        build = "northstar build --target spark" if settings.target == "spark" else "northstar load"
+        raise WarehouseMissingError(f"No warehouse at {settings.marts_db_path}: run `{build}` first.")
     progress = progress or (lambda done, total, current: None)
     progress(0, len(names), "loading Great Expectations")
 
     tz = settings.reporting_timezone
-    con = connect_warehouse(settings, read_only=True)  # waits (bounded) while another process writes
+    if settings.target == "spark":  # views over the Parquet Spark read and wrote (northstar/spark/marts_source.py)
+        con = duckdb.connect(str(settings.marts_db_path), read_only=True)
+    else:
+        con = connect_warehouse(settings, read_only=True)  # waits (bounded) while another process writes
     try:
         run_date = partition_date or _default_run_date(con, tz)
         tables = _existing_tables(con)
@@ -306,7 +310,7 @@ def _describe_unexpected_rows(settings: Settings, report: CheckReport, batches: 
         failed = [(i, o) for i, o in enumerate(suite.outcomes) if not o.success and o.query]
         if not failed or suite.name not in batches:
             continue
-        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        con = duckdb.connect(str(settings.marts_db_path), read_only=True)
         try:
             for i, outcome in failed:
                 sql = outcome.query.replace("{batch}", f"({batches[suite.name]})")
@@ -427,7 +431,7 @@ def _run_gx(
 
     datasource = context.data_sources.add_sql(
         name="warehouse",
-        connection_string=f"duckdb:///{settings.warehouse_path}",
+        connection_string=f"duckdb:///{settings.marts_db_path}",
         kwargs={"connect_args": {"read_only": True}},
     )
     by_name = {s.name: s for s in report.suites}

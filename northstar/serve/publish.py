@@ -10,6 +10,9 @@ The Parquet export goes to a new versioned directory; `parquet` is a symlink to 
 so a reader resolving `parquet/<mart>.parquet` sees either every old file or every new one. Nothing is swapped
 until both the serving file and the Parquet files are complete: a failure anywhere leaves the last good
 outputs untouched.
+
+On the spark target the marts come from the Parquet Spark wrote (northstar/spark/marts_source.py makes a DuckDB
+file of views over it); everything after reading them is the same.
 """
 
 from __future__ import annotations
@@ -139,6 +142,7 @@ class PublishResult:
     storage_version: str
     seconds: float = 0.0
     parquet_files: list[Path] = field(default_factory=list)
+    source: str = ""  # where the marts were read from
 
     def summary(self) -> Group:
         """What was published, for the CLI and the Dagster log."""
@@ -150,6 +154,8 @@ class PublishResult:
         facts = Table.grid(padding=(0, 2))
         facts.add_column(style="dim")
         facts.add_column()
+        if self.source:
+            facts.add_row("marts from", self.source)
         facts.add_row("serving file", f"{self.serving_path} (DuckDB storage {self.storage_version}, read-only)")
         facts.add_row("Parquet", str(self.parquet_dir))
         facts.add_row("data through", self.data_through.isoformat() if self.data_through else "no data")
@@ -422,8 +428,12 @@ def _remove_stale_temporaries(out_dir: Path, serving_name: str) -> None:
 def publish(settings: Settings) -> PublishResult:
     """Copy the marts to a new serving file and Parquet export, then swap both in atomically."""
     started = time.monotonic()
-    warehouse = settings.warehouse_path
-    if not warehouse.exists():
+    warehouse = settings.marts_db_path
+    source = f"the build file {warehouse}"
+    if settings.target == "spark":
+        source = f"Spark's Parquet in {settings.spark_marts_dir}"
+        _write_spark_source(settings)
+    elif not warehouse.exists():
         raise UserError(f"No warehouse at {warehouse}: run `northstar load` and `northstar build` first.")
     _check_storage_version(settings.serving_storage_version)
     out_dir = settings.serving_path.parent
@@ -493,4 +503,17 @@ def publish(settings: Settings) -> PublishResult:
         storage_version=settings.serving_storage_version,
         seconds=time.monotonic() - started,
         parquet_files=[settings.parquet_dir / f.name for f in files],
+        source=source,
     )
+
+
+def _write_spark_source(settings: Settings) -> None:
+    """The marts Spark wrote, as views publish reads like the build file; every mart of the project or none."""
+    from northstar.spark.marts_source import write_marts_source
+
+    written = write_marts_source(settings)
+    if written.missing:
+        raise UserError(
+            f"Spark has not written {', '.join(written.missing)} (no folder in {settings.spark_marts_dir}):"
+            " run `northstar build --target spark` first; the last good serving file is untouched"
+        )
