@@ -156,13 +156,17 @@ class Settings:
             "NORTHSTAR_THREADS": str(self.threads),
             "DBT_TARGET_PATH": str(self.dbt_target_dir),
             "DBT_LOG_PATH": str(self.dbt_log_dir),
-            "NORTHSTAR_SPARK_RAW_PATH": str(self.spark_raw_path),
-            "NORTHSTAR_SPARK_EXPORT_PATH": str(self.spark_marts_dir),
         }
-        if self.target == "spark":
+        # Set only when configured: unset, dbt_project.yml and macros/spark.sql derive the same default folders
+        # from NORTHSTAR_WAREHOUSE_DIR (and Dagster, which copies this into its environment, keeps no stale path).
+        if self.spark_raw_dir:
+            env["NORTHSTAR_SPARK_RAW_PATH"] = str(self.spark_raw_dir)
+        if self.spark_export_dir:
+            env["NORTHSTAR_SPARK_EXPORT_PATH"] = str(self.spark_export_dir)
+        opts = os.environ.get("SPARK_SUBMIT_OPTS", "")
+        if self.target == "spark" and "derby.stream.error.file" not in opts:
             # Spark's metastore (Derby) writes derby.log into the working directory (the project) unless told
-            derby = f"-Dderby.stream.error.file={self.spark_dir / 'derby.log'}"
-            env["SPARK_SUBMIT_OPTS"] = f"{os.environ.get('SPARK_SUBMIT_OPTS', '')} {derby}".strip()
+            env["SPARK_SUBMIT_OPTS"] = f"{opts} -Dderby.stream.error.file={self.spark_dir / 'derby.log'}".strip()
         return env
 
 

@@ -47,7 +47,9 @@ def dbt_target_dir() -> Path:
 
 
 def dbt_project() -> DbtProject:
-    return DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR, target_path=dbt_target_dir())
+    """The dbt project on NORTHSTAR_TARGET (duckdb, or spark: docs/scale.md), parsed into that target's dir."""
+    target = load_settings().dbt_target
+    return DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR, target_path=dbt_target_dir(), target=target)
 
 
 def prepare_manifest(project: DbtProject) -> Path:
@@ -66,8 +68,9 @@ def prepare_manifest(project: DbtProject) -> Path:
     env = {**os.environ, **settings.dbt_env(), "DBT_TARGET_PATH": str(project.target_path)}
     env.setdefault("DBT_LOG_PATH", str(settings.dbt_log_dir))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    dirs = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
     proc = subprocess.run(
-        [dbt_executable(), "parse", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
+        [dbt_executable(), "parse", *dirs, "--target", settings.dbt_target],
         env=env,
         capture_output=True,
         text=True,
@@ -80,4 +83,10 @@ def prepare_manifest(project: DbtProject) -> Path:
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project, profiles_dir=str(PROJECT_DIR), dbt_executable=dbt_executable())
+    """dbt on the target NORTHSTAR_TARGET names: every dbt invocation of the dbt assets carries --target."""
+    return DbtCliResource(
+        project_dir=project,
+        profiles_dir=str(PROJECT_DIR),
+        dbt_executable=dbt_executable(),
+        target=load_settings().dbt_target,
+    )

@@ -4,9 +4,14 @@ Sources point at the ingest assets through `meta.dagster.asset_key` in models/st
 lineage runs raw/<kind> -> staging -> intermediate -> marts. Each run passes the partition's day as the dbt var
 `run_date` next to the settings' vars (Settings.dbt_vars()). A run covering days older than what the incremental
 models already hold (a backfill) rebuilds them with --full-refresh, so backfills of any date range are correct.
+
+With NORTHSTAR_TARGET=spark the same assets build on Spark (orchestration/resources.py passes --target): the raw
+tables are exported to Parquet for Spark first, and after the build the marts Spark wrote become the views the
+GX checks and publish read, as in `northstar build --target spark`.
 """
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -16,8 +21,11 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from northstar.build import exclude_args
-from northstar.config import Settings
+from northstar.config import Settings, check_java
 from northstar.db import connect_warehouse
+from northstar.ingest.schema import ensure_raw_schema
+from northstar.spark.marts_source import write_marts_source
+from northstar.spark.raw_export import export_line, export_raw_tables
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.resources import (
     TRANSIENT_RETRY,
@@ -59,8 +67,8 @@ def dbt_vars(settings: Settings, days: list[date]) -> dict[str, object]:
 
 def needs_full_refresh(settings: Settings, days: list[date]) -> bool:
     """True when the run's first day is older than the incremental models' lookback window already built."""
-    if not days or not settings.warehouse_path.exists():
-        return False
+    if not days or not settings.warehouse_path.exists() or settings.target == "spark":
+        return False  # on Spark the session-keyed models are rebuilt whole anyway (macros/spark.sql)
     import duckdb
 
     try:
@@ -93,12 +101,21 @@ def northstar_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, no
     days = partition_days(context)
     # Wait (bounded) while another process holds the warehouse, as `northstar build` does before starting dbt.
     connect_warehouse(settings).close()
+    if settings.target == "spark":
+        check_java()
+        with connect_warehouse(settings) as con:
+            ensure_raw_schema(con)  # as `northstar build`: a raw table no file was loaded into exports empty
+        started = time.monotonic()
+        context.log.info(export_line(export_raw_tables(settings), time.monotonic() - started))
     # Unit tests run in CI, not in the daily build (as `northstar build` / `northstar run`).
     args = ["build", *exclude_args(), "--vars", json.dumps(dbt_vars(settings, days))]
     if needs_full_refresh(settings, days):
         context.log.info(f"{days[0]} is older than the built incremental window: dbt build --full-refresh")
         args.append("--full-refresh")
     yield from dbt.cli(args, context=context).stream()
+    if settings.target == "spark":  # the stream raised on a failed build: only a good one gets here
+        source = write_marts_source(settings, manifest_path=DBT_MANIFEST)
+        context.log.info(f"{len(source.marts)} marts from Spark's Parquet readable in {source.path}")
 
 
 MART_KEYS = [key for key in northstar_dbt_assets.keys if key.path[0] == "marts"]

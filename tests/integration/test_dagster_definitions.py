@@ -119,3 +119,43 @@ def test_sensor_requests_a_run_for_new_or_changed_landing_files(loaded, tmp_path
     (tmp_path / "orders_2026-01-04.csv").write_text("order_id\no1\n")  # changed size: new data for that day
     changed = landing_sensor(dg.build_sensor_context(cursor=again.cursor))
     assert [r.partition_key for r in changed.run_requests] == ["2026-01-04"]
+
+
+def test_with_northstar_target_spark_the_dbt_assets_run_dbt_on_the_spark_target(loaded, tmp_path, monkeypatch) -> None:
+    # issue 14: by configuration alone. A stand-in dbt records how dagster-dbt calls it (no Spark is started).
+    import json
+    import stat
+    import sys
+
+    from orchestration import resources
+    from orchestration.assets.dbt import DBT_PROJECT, northstar_dbt_assets
+
+    record = tmp_path / "dbt_calls.jsonl"
+    fake = tmp_path / "dbt"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        "if sys.argv[1:] == ['--version']:\n"
+        "    print('Core:\\n  - installed: 1.11.16')\n"
+        "    sys.exit(0)\n"
+        f"open({str(record)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE_DIR", str(tmp_path / "wh"))
+    monkeypatch.setenv("NORTHSTAR_TARGET", "spark")
+    monkeypatch.setattr(resources, "dbt_executable", lambda: str(fake))
+
+    dbt = resources.dbt_resource(DBT_PROJECT)
+    assert dbt.target == "spark"
+    result = dg.materialize(
+        [northstar_dbt_assets],
+        partition_key="2026-01-05",
+        resources={"dbt": dbt, "northstar": resources.NorthstarSettings()},
+    )
+    assert result.success
+    (args,) = [json.loads(line) for line in record.read_text().splitlines()]
+    assert args[0] == "build" and args[args.index("--target") + 1] == "spark"
+    assert json.loads(args[args.index("--vars") + 1])["run_date"] == "2026-01-05"
+    # the raw tables were exported for Spark before dbt ran, and the marts source was written after it
+    assert (tmp_path / "wh" / "spark" / "raw" / "events" / "data.parquet").exists()
+    assert (tmp_path / "wh" / "spark" / "northstar_spark.duckdb").exists()

@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -59,9 +60,13 @@ def test_dbt_gets_the_target_and_spark_its_paths(tmp_path: Path) -> None:
         assert args[args.index("--target") + 1] == name
     env = spark.dbt_env()
     assert env["DBT_TARGET_PATH"] == str(tmp_path / "dbt_target_spark")
-    assert env["NORTHSTAR_SPARK_RAW_PATH"] == str(tmp_path / "spark" / "raw")
     assert f"-Dderby.stream.error.file={tmp_path / 'spark' / 'derby.log'}" in env["SPARK_SUBMIT_OPTS"]
     assert "SPARK_SUBMIT_OPTS" not in duck.dbt_env()
+    # the default folders are derived from NORTHSTAR_WAREHOUSE_DIR on both sides; set ones are passed on
+    assert "NORTHSTAR_SPARK_RAW_PATH" not in env and "NORTHSTAR_SPARK_EXPORT_PATH" not in env
+    moved = replace(spark, spark_raw_dir=tmp_path / "r", spark_export_dir=tmp_path / "m")
+    assert moved.dbt_env()["NORTHSTAR_SPARK_RAW_PATH"] == str(tmp_path / "r") == str(moved.spark_raw_path)
+    assert moved.dbt_env()["NORTHSTAR_SPARK_EXPORT_PATH"] == str(tmp_path / "m") == str(moved.spark_marts_dir)
 
 
 def _fake_java(tmp_path: Path, version: str) -> Path:
@@ -97,7 +102,7 @@ def _recording_dbt(tmp_path: Path) -> Path:
 target = pathlib.Path(os.environ["DBT_TARGET_PATH"])
 target.mkdir(parents=True, exist_ok=True)
 (target / "manifest.json").write_text(json.dumps({"nodes": {}}))
-keep = ("DBT_TARGET_PATH", "NORTHSTAR_SPARK_RAW_PATH", "NORTHSTAR_SPARK_EXPORT_PATH")
+keep = ("DBT_TARGET_PATH", "NORTHSTAR_WAREHOUSE_DIR")
 record = {"args": sys.argv[1:], "env": {k: os.environ.get(k) for k in keep}}
 pathlib.Path(os.environ["RECORD"]).write_text(json.dumps(record))
 """
@@ -122,7 +127,7 @@ def test_build_on_spark_exports_raw_then_runs_dbt_on_the_spark_target(
     record = json.loads((tmp_path / "record.json").read_text())
     assert record["args"][record["args"].index("--target") + 1] == "spark"
     assert record["env"]["DBT_TARGET_PATH"] == str(settings.dbt_target_dir)
-    assert record["env"]["NORTHSTAR_SPARK_RAW_PATH"] == str(settings.spark_raw_path)
+    assert record["env"]["NORTHSTAR_WAREHOUSE_DIR"] == str(settings.warehouse_dir)
     for table in RAW_TABLES:  # what the on-run-start hook points Spark's raw.* at
         assert (settings.spark_raw_path / table / "data.parquet").exists()
     out = capsys.readouterr().out
