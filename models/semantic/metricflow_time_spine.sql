@@ -7,17 +7,11 @@
 with
 
 days as (
-    select day_start
-    from
-        generate_series(
-            cast('{{ var("time_spine_start", "2020-01-01") }}' as date),
-            cast('{{ var("time_spine_end", "2035-12-31") }}' as date),
-            interval 1 day
-        ) as spine (day_start)
+    {{ days_between("'" ~ var("time_spine_start", "2020-01-01") ~ "'", "'" ~ var("time_spine_end", "2035-12-31") ~ "'", "date_day") }}
 ),
 
 final as (
-    select cast(day_start as date) as date_day
+    select date_day
     from days
 )
 

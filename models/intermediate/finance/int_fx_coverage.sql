@@ -1,6 +1,6 @@
 -- Every currency money arrives in (ad spend, orders, leads' deal values, purchase events), where and from which day,
 -- and whether seeds/fx_rates.csv converts it to the reporting currency. An amount in a currency the seed does not
--- cover would convert to NULL, which the marts sum as 0: instead this model stops the build with DuckDB's error(),
+-- cover would convert to NULL, which the marts sum as 0: instead this model stops the build (stop_query: error() on DuckDB),
 -- naming what is missing, and dbt skips int_fx_rates_ranged and every model that converts money. One rate is enough
 -- for every day: before a currency's first rate the earliest applies, after its last the latest.
 {%- set reporting = var('reporting_currency') | upper %}
@@ -79,7 +79,7 @@ missing as (
         currency,
         currency
         || ' ('
-        || string_agg(used_in || ' from ' || cast(first_used_on as string), ', ' order by used_in)
+        || {{ dbt.listagg("used_in || ' from ' || cast(first_used_on as string)", "', '", "order by used_in") }}
         || ')' as described
     from coverage
     where not is_covered
@@ -93,12 +93,12 @@ problem as (
                 then
                     'seeds/fx_rates.csv has no rates for the reporting currency {{ reporting }}'
                     || ' (NORTHSTAR_REPORTING_CURRENCY), so money in '
-                    || string_agg(missing.described, ', ' order by missing.currency)
+                    || {{ dbt.listagg('missing.described', "', '", 'order by missing.currency') }}
                     || ' cannot be converted: add {{ reporting }} rates to the seed or report in one of '
-                    || (select string_agg(seed_currencies.currency, ', ' order by seed_currencies.currency) from seed_currencies)
+                    || (select {{ dbt.listagg('seed_currencies.currency', "', '", 'order by seed_currencies.currency') }} from seed_currencies)
             else
                 'seeds/fx_rates.csv has no rates for '
-                || string_agg(missing.described, ', ' order by missing.currency)
+                || {{ dbt.listagg('missing.described', "', '", 'order by missing.currency') }}
                 || ': add them to the seed (date,currency,rate)'
         end as message
     from missing
@@ -107,4 +107,4 @@ problem as (
 )
 
 select * from coverage
-where (select error(problem.message) from problem) is null
+where (select {{ stop_query('problem.message') }} from problem) is null

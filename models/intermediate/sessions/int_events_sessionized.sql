@@ -104,7 +104,10 @@ gaps as (
             else 0
         end as is_session_start,
         row_number() over by_device as device_event_number,
-        sum(is_page_view) over (by_device rows between unbounded preceding and current row) as device_page_view_number
+        sum(is_page_view) over (
+            partition by anonymous_id, source_session_id order by occurred_at_utc, event_id
+            rows between unbounded preceding and current row
+        ) as device_page_view_number
     from batch
     window by_device as (partition by anonymous_id, source_session_id order by occurred_at_utc, event_id)
 ),
@@ -132,7 +135,7 @@ sessions as (
         sum(is_page_view) as session_page_views,
         min(occurred_at_utc) as session_started_at_utc,
         max(occurred_at_utc) as session_ended_at_utc,
-        arg_min(event_id, device_event_number) as first_event_id,
+        {{ first_by('event_id', 'device_event_number') }} as first_event_id,
         bool_and(is_consented) as is_session_consented
     from numbered
     group by anonymous_id, source_session_id, session_number

@@ -51,7 +51,8 @@ monthly_kpis as (
     select
         campaign_key,
         cast({{ dbt.date_trunc('month', 'date') }} as date) as month,
-        arg_max(channel, sessions) as main_channel,
+        -- ties on sessions go to the later channel name, so every engine picks the same one
+        {{ last_by('channel', '(sessions, channel)') }} as main_channel,
         {{ exact_sum('spend') }} as spend,
         sum(impressions) as impressions,
         sum(clicks) as clicks,

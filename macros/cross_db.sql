@@ -1,0 +1,36 @@
+{#- Cross-database pieces the models share (docs/decisions.md, "Portability"). Each DuckDB body is the SQL the
+    models had before the Spark port, so DuckDB runs exactly what it ran; the spark__ bodies are checked by
+    tests/integration/test_spark_equality.py. -#}
+
+{#- dbt-spark's listagg drops the order by (with a warning), so texts built from lists would differ run to run.
+    Spark 4 has listagg ... within group, which keeps it. dbt looks up dbt.listagg in the root project first. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if limit_num -%}
+        {{ exceptions.raise_compiler_error("listagg with limit_num is not implemented for Spark in northstar") }}
+    {%- endif -%}
+    listagg({{ measure }}, {{ delimiter_text }}){% if order_by_clause %} within group ({{ order_by_clause }}){% endif %}
+{%- endmacro %}
+
+{#- One row per day from start_date to end_date inclusive, as a query with the column `column_name` (a date). -#}
+{% macro days_between(start_date, end_date, column_name) -%}
+    {{ return(adapter.dispatch('days_between', 'northstar')(start_date, end_date, column_name)) }}
+{%- endmacro %}
+
+{% macro default__days_between(start_date, end_date, column_name) -%}
+    select cast(day_start as date) as {{ column_name }}
+    from generate_series(cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day) as spine (day_start)
+{%- endmacro %}
+
+{% macro spark__days_between(start_date, end_date, column_name) -%}
+    select explode(sequence(cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day))
+        as {{ column_name }}
+{%- endmacro %}
+
+{#- An expression that stops the query with `message` when evaluated (DuckDB error(), Spark raise_error()). -#}
+{% macro stop_query(message) -%}
+    {{ return(adapter.dispatch('stop_query', 'northstar')(message)) }}
+{%- endmacro %}
+
+{% macro default__stop_query(message) -%}error({{ message }}){%- endmacro %}
+
+{% macro spark__stop_query(message) -%}raise_error({{ message }}){%- endmacro %}
