@@ -463,7 +463,7 @@ def _export_raw_for_spark(settings: Settings, console: Console) -> str | None:
             )
     except (duckdb.Error, OSError) as exc:
         return f"cannot export raw.* for Spark to {settings.spark_raw_path}: {' '.join(str(exc).split())}"
-    console.print(export_line(counts, time.monotonic() - started), highlight=False)
+    console.print(export_line(counts, time.monotonic() - started), highlight=False, soft_wrap=True)
     return None
 
 

@@ -115,6 +115,11 @@ class Settings:
         return self.warehouse_dir / "spark"
 
     @property
+    def spark_tables_dir(self) -> Path:
+        """Spark's managed tables, <schema>.db/<table>/ (spark.sql.warehouse.dir in profiles.yml)."""
+        return self.spark_dir / "tables"
+
+    @property
     def spark_raw_path(self) -> Path:
         """raw.* as Parquet for Spark: a folder per table (northstar/spark/raw_export.py; macros/spark.sql)."""
         return self.spark_raw_dir or self.spark_dir / "raw"

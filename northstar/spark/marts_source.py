@@ -2,10 +2,11 @@
 read the build file on DuckDB (Settings.marts_db_path).
 
 Spark writes each mart as a folder of part-*.parquet files under NORTHSTAR_SPARK_EXPORT_PATH (dbt_project.yml,
-`location_root` of the marts). The file holds one view per mart over its folder, in schema `marts`, and one per
-raw table over the Parquet Spark read, in schema `raw`. Each mart view has the column order and types of the
-model's contract (the types the DuckDB build gives the mart) and the model's descriptions as comments (what
-persist_docs writes on DuckDB), both from dbt's manifest. Views only: writing the file copies no data.
+`location_root` of the marts). The file holds one view per mart over its folder, in schema `marts`, one per
+raw table over the Parquet Spark read, in schema `raw`, and one per seed Spark loaded, in schema `seeds` (the
+checks join to them). Each mart view has the column order and types of the model's contract (the types the DuckDB
+build gives the mart) and the model's descriptions as comments (what persist_docs writes on DuckDB), both from
+dbt's manifest. Views only: writing the file copies no data.
 """
 
 from __future__ import annotations
@@ -39,13 +40,16 @@ class MartsSource:
     missing: list[str]  # marts of the project with no Parquet folder (not built on Spark yet)
 
 
-def mart_models(manifest_path: Path) -> list[MartModel]:
-    """The enabled models of schema `marts` in a dbt manifest.json, sorted by name."""
+def _manifest_nodes(manifest_path: Path) -> list[dict]:
     if not manifest_path.exists():
         raise UserError(f"No dbt manifest at {manifest_path}: run `northstar build --target spark` first.")
-    nodes = json.loads(manifest_path.read_text(encoding="utf-8")).get("nodes", {})
+    return list(json.loads(manifest_path.read_text(encoding="utf-8")).get("nodes", {}).values())
+
+
+def mart_models(manifest_path: Path) -> list[MartModel]:
+    """The enabled models of schema `marts` in a dbt manifest.json, sorted by name."""
     models = []
-    for node in nodes.values():
+    for node in _manifest_nodes(manifest_path):
         config = node.get("config") or {}
         if node.get("resource_type") != "model" or node.get("schema") != "marts" or not config.get("enabled", True):
             continue
@@ -114,7 +118,14 @@ def write_marts_source(settings: Settings, manifest_path: Path | None = None) ->
 
     Replaced whole by one rename, so a reader never opens a half-written file.
     """
-    models = mart_models(manifest_path or _newest_manifest(settings))
+    manifest_path = manifest_path or _newest_manifest(settings)
+    models = mart_models(manifest_path)
+    # seeds (Spark's managed tables) too: the checks join marts to seeds.channel_rules and seeds.conversion_goals
+    seeds = sorted(
+        (n["schema"], n.get("alias") or n["name"])
+        for n in _manifest_nodes(manifest_path)
+        if n.get("resource_type") == "seed" and (n.get("config") or {}).get("enabled", True)
+    )
     path = settings.marts_db_path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
@@ -130,6 +141,13 @@ def write_marts_source(settings: Settings, manifest_path: Path | None = None) ->
                 if any(folder.glob("*.parquet")):
                     glob = _quote_str(str(folder / "*.parquet"))
                     con.execute(f"create view raw.{_quote_ident(table)} as select * from read_parquet({glob})")
+            for schema, seed in seeds:
+                folder = settings.spark_tables_dir / f"{schema}.db" / seed
+                if any(folder.glob("part-*.parquet")):
+                    glob = _quote_str(str(folder / "part-*.parquet"))
+                    con.execute(f"create schema if not exists {_quote_ident(schema)}")
+                    relation = f"{_quote_ident(schema)}.{_quote_ident(seed)}"
+                    con.execute(f"create view {relation} as select * from read_parquet({glob})")
             con.execute("create schema marts")
             for model in models:
                 folder = settings.spark_marts_dir / model.name

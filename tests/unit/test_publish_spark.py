@@ -48,6 +48,7 @@ def _manifest_from(con: duckdb.DuckDBPyConnection) -> dict:
     """dbt's manifest.json, as far as the marts source reads it, for the marts of the warehouse."""
     nodes: dict[str, dict] = {
         "model.northstar.int_x": {"resource_type": "model", "name": "int_x", "schema": "intermediate", "config": {}},
+        "seed.northstar.channel_rules": {"resource_type": "seed", "name": "channel_rules", "schema": "seeds"},
         "model.northstar.fct_disabled": {
             "resource_type": "model",
             "name": "fct_disabled",
@@ -120,6 +121,10 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Sett
         manifest = _manifest_from(con)
     spark.dbt_target_dir.mkdir(parents=True)
     (spark.dbt_target_dir / "manifest.json").write_text(json.dumps(manifest))
+    seed = spark.spark_tables_dir / "seeds.db" / "channel_rules"  # a managed table of Spark's
+    seed.mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute(f"copy (select 'Paid Search' as channel, 3 as rule_order) to '{seed / 'part-00000-x-c000.parquet'}'")
     return duck, spark
 
 
@@ -230,3 +235,12 @@ def test_without_a_spark_build_publish_says_what_to_run(tmp_path: Path) -> None:
     settings = Settings(warehouse_dir=tmp_path, landing_dir=tmp_path / "landing", target="spark")
     with pytest.raises(UserError, match=r"No dbt manifest .*northstar build --target spark"):
         publish(settings)
+
+
+def test_the_checks_can_join_the_marts_to_the_seeds_spark_loaded(warehouses: tuple[Settings, Settings]) -> None:
+    _, spark = warehouses
+    source = write_marts_source(spark)
+    with duckdb.connect(str(source.path), read_only=True) as con:
+        assert con.execute("select * from seeds.channel_rules").fetchall() == [("Paid Search", 3)]
+        joined = "select count(*) from marts.fct_sessions join seeds.channel_rules using (channel)"
+        assert con.execute(joined).fetchone()[0] > 0
