@@ -384,7 +384,10 @@ def run_dbt_build(
     console = console or make_console(stderr=True)
     log_path = settings.dbt_log_dir / "dbt.log"
     if settings.target == "spark":
+        from northstar.spark.metastore import check_metastore
+
         check_java()  # one line (ConfigError) instead of pyspark's gateway traceback, before anything runs
+        check_metastore(settings)  # never let Spark write into the warehouse this one was copied from
     setup_error = _ensure_raw_schema(settings)
     if settings.target == "spark" and not setup_error:
         setup_error = _export_raw_for_spark(settings, console)

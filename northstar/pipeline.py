@@ -86,10 +86,12 @@ def run_pipeline(
             )
         )
         return False
-    if settings.target == "spark":
+    if settings.target == "spark":  # before minutes of loading, not after
         from northstar.config import check_java
+        from northstar.spark.metastore import check_metastore
 
-        check_java()  # before minutes of loading, not after
+        check_java()
+        check_metastore(settings)
     steps = _Steps(console)
     try:
         return _run_steps(settings, steps, paths, partition_date)

@@ -170,3 +170,19 @@ def test_run_on_spark_checks_java_before_loading(env: pytest.MonkeyPatch, tmp_pa
     with pytest.raises(ConfigError, match="Java 17"):
         run_pipeline(settings)
     assert not settings.warehouse_path.exists()
+
+
+def test_a_metastore_copied_from_another_warehouse_is_refused(tmp_path: Path) -> None:
+    from northstar.errors import UserError
+    from northstar.spark.metastore import check_metastore
+
+    here = Settings(warehouse_dir=tmp_path / "copy", landing_dir=tmp_path, target="spark")
+    check_metastore(here)  # none yet: Spark makes one
+    seg0 = here.spark_dir / "metastore_db" / "seg0"
+    seg0.mkdir(parents=True)
+    # Derby keeps the databases' locations as plain bytes (here: those of the warehouse it was copied from)
+    (seg0 / "c490.dat").write_bytes(b"\x00\x01file:/elsewhere/wh/spark/tables/seeds.db\x00")
+    with pytest.raises(UserError, match=r"was made for another warehouse directory .* Delete .*metastore_db"):
+        check_metastore(here)
+    (seg0 / "c491.dat").write_bytes(f"\x00file:{here.spark_tables_dir}\x00".encode())
+    check_metastore(here)
