@@ -124,7 +124,8 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Sett
     seed = spark.spark_tables_dir / "seeds.db" / "channel_rules"  # a managed table of Spark's
     seed.mkdir(parents=True)
     with duckdb.connect() as con:
-        con.execute(f"copy (select 'Paid Search' as channel, 3 as rule_order) to '{seed / 'part-00000-x-c000.parquet'}'")
+        part = seed / "part-00000-x-c000.parquet"
+        con.execute(f"copy (select 'Paid Search' as channel, 3 as rule_order) to '{part}'")
     return duck, spark
 
 
