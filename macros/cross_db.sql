@@ -34,3 +34,12 @@
 {% macro default__stop_query(message) -%}error({{ message }}){%- endmacro %}
 
 {% macro spark__stop_query(message) -%}raise_error({{ message }}){%- endmacro %}
+
+{#- A date as its month, 'YYYY-MM' (the month column of seeds/kpi_targets.csv). -#}
+{% macro year_month_text(date_expr) -%}
+    {{ return(adapter.dispatch('year_month_text', 'northstar')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__year_month_text(date_expr) -%}strftime({{ date_expr }}, '%Y-%m'){%- endmacro %}
+
+{% macro spark__year_month_text(date_expr) -%}date_format({{ date_expr }}, 'yyyy-MM'){%- endmacro %}

@@ -11,3 +11,8 @@
 {% macro duckdb__seconds_between(start_ts, end_ts) -%}
     (epoch_us({{ end_ts }}) - epoch_us({{ start_ts }})) / 1000000.0
 {%- endmacro %}
+
+{#- Timestamps carry no zone (profiles.yml); as UTC instants (the session zone) their micros differ exactly. -#}
+{% macro spark__seconds_between(start_ts, end_ts) -%}
+    (unix_micros(cast({{ end_ts }} as timestamp_ltz)) - unix_micros(cast({{ start_ts }} as timestamp_ltz))) / 1000000.0
+{%- endmacro %}

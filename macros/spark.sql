@@ -21,3 +21,38 @@
 {% macro incremental_where_supported() %}
     {{- return('table' if target.type == 'spark' else 'incremental') -}}
 {% endmacro %}
+
+{#- Seeds on Spark. dbt-spark's session method binds a CSV's empty cell as the text 'None' and does not escape
+    quotes; here every cell is a typed literal (empty -> null). Literals keep backslashes (profiles.yml,
+    escapedStringLiterals), so a cell with an apostrophe is written in double quotes. -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                ({%- for col_name in agate_table.column_names -%}
+                    {%- set type = column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)) -%}
+                    {%- set value = row[loop.index0] -%}
+                    {%- if value is none -%}
+                        cast(null as {{ type }})
+                    {%- else -%}
+                        {%- set text = value | string -%}
+                        {%- if "'" not in text -%}
+                            cast('{{ text }}' as {{ type }})
+                        {%- elif '"' not in text -%}
+                            cast("{{ text }}" as {{ type }})
+                        {%- else -%}
+                            {{ exceptions.raise_compiler_error("seed " ~ model.name ~ ": a cell has both ' and \": " ~ text) }}
+                        {%- endif -%}
+                    {%- endif -%}
+                    {%- if not loop.last %}, {% endif -%}
+                {%- endfor -%}){%- if not loop.last %},{% endif %}
+            {% endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first %}{% do statements.append(sql) %}{% endif -%}
+    {%- endfor -%}
+    {{ return(statements[0]) }}
+{% endmacro %}

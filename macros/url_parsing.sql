@@ -38,3 +38,9 @@
 {% macro url_has_param(url, name) -%}
     {{ regex_matches(url, "'[?&]" ~ name ~ "='") }}
 {%- endmacro %}
+
+{#- Spark's url_decode fails on a malformed %-escape; try_url_decode gives NULL there, and the raw value is kept. -#}
+{% macro spark__url_query_param(url, name) -%}
+    {%- set value = "replace(regexp_extract(" ~ url ~ ", '[?&]" ~ name ~ "=([^&#]*)', 1), '+', ' ')" -%}
+    nullif(coalesce(try_url_decode({{ value }}), {{ value }}), '')
+{%- endmacro %}

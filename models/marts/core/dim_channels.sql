@@ -21,7 +21,7 @@ untracked as (
     select
         '(untracked)' as channel,
         false as is_paid,
-        'Orders of the orders feed that no tracked session carries and no known customer''s session explains: '
+        'Orders of the orders feed that no tracked session carries and no session of a known customer explains: '
         || 'ad blockers, consent refusals, tracking outages.' as description,
         cast(max(first_rule_order) + 1 as integer) as first_rule_order
     from from_rules

@@ -195,7 +195,7 @@ target_candidates as (
             )
             and (
                 targets.month is null or targets.month = ''
-                or targets.month = strftime(combined.month, '%Y-%m')
+                or targets.month = {{ year_month_text('combined.month') }}
             )
 ),
 

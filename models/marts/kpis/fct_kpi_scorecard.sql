@@ -257,7 +257,7 @@ matching_targets as (
             kpi_long.kpi = targets.kpi
             and kpi_long.scope = targets.scope
             and (kpi_long.scope = 'all' or kpi_long.scope_value = targets.scope_value)
-            and (targets.month is null or targets.month = '' or targets.month = strftime(kpi_long.month, '%Y-%m'))
+            and (targets.month is null or targets.month = '' or targets.month = {{ year_month_text('kpi_long.month') }})
 ),
 
 scored as (
