@@ -47,6 +47,11 @@
     ('events_per_order', 'ratio', 'tracking', 'events', 'feed_orders'),
     ('match_rate', 'rate', 'tracking', 'matched_orders', 'feed_orders'),
     ('feed_orders', 'count', 'feed', 'feed_orders', '1')] -%}
+{#- a series' value 1, 2, ... weeks before: the same weekday of the baseline weeks -#}
+{%- set weekly_lags = [] -%}
+{%- for week in range(1, baseline_weeks + 1) -%}
+    {%- do weekly_lags.append('lag(numerator, ' ~ 7 * week ~ ') over w_series') -%}
+{%- endfor -%}
 {%- set business_measures = ['sessions', 'engaged_sessions', 'converting_sessions', 'micro_converting_sessions',
     'orders', 'leads'] -%}
 
@@ -70,8 +75,7 @@ bounds as (
 ),
 
 calendar as (
-    select cast(unnest(generate_series(first_date, last_date, interval 1 day)) as date) as alert_date
-    from bounds
+    {{ days_between('(select bounds.first_date from bounds)', '(select bounds.last_date from bounds)', 'alert_date') }}
 ),
 
 scoped_daily as (
@@ -173,20 +177,12 @@ referenced as (
         *,
         case
             when kpi_type = 'count'
-                then list_median([
-                    {%- for week in range(1, baseline_weeks + 1) %}
-                        lag(numerator, {{ 7 * week }}) over w_series{{ ',' if not loop.last }}
-                    {%- endfor %}
-                ])
-            else median(value) over w_before
+                then {{ alert_list_median(weekly_lags) }}
+            else {{ alert_window_median('value', 'w_before') }}
         end as reference_value,
         case
             when kpi_type = 'count'
-                then list_count([
-                    {%- for week in range(1, baseline_weeks + 1) %}
-                        lag(numerator, {{ 7 * week }}) over w_series{{ ',' if not loop.last }}
-                    {%- endfor %}
-                ])
+                then {{ alert_list_count(weekly_lags) }}
             else count(value) over w_before
         end as reference_days
     from valued

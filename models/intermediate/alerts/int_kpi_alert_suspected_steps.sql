@@ -32,8 +32,7 @@ bounds as (
 ),
 
 calendar as (
-    select cast(unnest(generate_series(first_date, last_date, interval 1 day)) as date) as alert_date
-    from bounds
+    {{ days_between('(select bounds.first_date from bounds)', '(select bounds.last_date from bounds)', 'alert_date') }}
 ),
 
 stage_list as (
@@ -161,7 +160,8 @@ step_changes as (
         {{ safe_divide('reached_actual', 'entered_actual') }} as step_rate_actual,
         {{ safe_divide('reached_baseline', 'entered_baseline') }} as step_rate_baseline,
         {{ kpi_two_proportion_z(
-            'reached_actual', 'entered_actual', 'reached_baseline', 'entered_baseline', min_expected
+            alert_as_double('reached_actual'), alert_as_double('entered_actual'),
+            alert_as_double('reached_baseline'), alert_as_double('entered_baseline'), min_expected
         ) }} as step_z
     from step_windows
 ),

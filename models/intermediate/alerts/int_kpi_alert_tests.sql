@@ -181,8 +181,8 @@ tested as (
                     'baseline_numerator', 'baseline_denominator', min_expected) }} / sqrt(dispersion)
             when kpi_type = 'rate' then {{ kpi_two_proportion_z('actual_numerator', 'actual_denominator',
                 'baseline_numerator', 'baseline_denominator', min_expected) }} / sqrt(dispersion)
-            when kpi_type = 'count' then {{ kpi_poisson_z('actual_numerator', 'window_days',
-                'baseline_numerator', 'baseline_days_used', min_expected) }} / sqrt(dispersion)
+            when kpi_type = 'count' then {{ kpi_poisson_z('actual_numerator', alert_as_double('window_days'),
+                'baseline_numerator', alert_as_double('baseline_days_used'), min_expected) }} / sqrt(dispersion)
             when kpi_type = 'ratio' then {{ kpi_rate_ratio_z('actual_numerator', 'actual_denominator',
                 'baseline_numerator', 'baseline_denominator', min_expected) }}
         end as z_score

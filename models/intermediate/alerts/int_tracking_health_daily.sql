@@ -60,8 +60,7 @@ bounds as (
 ),
 
 calendar as (
-    select cast(unnest(generate_series(first_date, last_date, interval 1 day)) as date) as date
-    from bounds
+    {{ days_between('(select bounds.first_date from bounds)', '(select bounds.last_date from bounds)', 'date') }}
 ),
 
 final as (

@@ -119,10 +119,10 @@ tracking_findings as (
         kpi,
         case
             when kpi = 'match_rate'
-                then printf('match rate %.0f %% against %.0f %%', 100 * actual, 100 * baseline)
+                then {{ alert_printf('match rate %.0f %% against %.0f %%', ['100 * actual', '100 * baseline']) }}
             else
                 replace(kpi, '_', ' ') || ' ' || {{ alert_signed_pct('change') }}
-                || printf(' (%.1f against %.1f)', actual, baseline)
+                || {{ alert_printf(' (%.1f against %.1f)', ['actual', 'baseline']) }}
         end as finding
     from tracking_losses
     qualify row_number() over (partition by alert_date, kpi order by q_value asc, p_value asc, window_days desc) = 1
@@ -131,7 +131,7 @@ tracking_findings as (
 tracking_days as (
     select
         tracking_findings.alert_date,
-        string_agg(tracking_findings.finding, ', ' order by tracking_findings.kpi desc) as findings,
+        {{ dbt.listagg('tracking_findings.finding', "', '", 'order by tracking_findings.kpi desc') }} as findings,
         max(losses.longest_window) as longest_window
     from tracking_findings
     inner join (
@@ -152,11 +152,11 @@ tracking_alerts as (
         coalesce(
             'sessions ' || {{ alert_signed_pct('tracked_sessions.sessions_change') }} || ' while', 'while'
         )
-        || printf(
-            ' feed orders are steady (%.0f against %.1f %s): tracking loss suspected; ',
-            tracking_losses.feed_orders_actual, tracking_losses.feed_orders_baseline,
-            case when tracking_losses.window_days = 1 then 'on the same weekday before' else 'before' end
-        )
+        || {{ alert_printf(' feed orders are steady (%.0f against %.1f %s): tracking loss suspected; ', [
+            'tracking_losses.feed_orders_actual',
+            'tracking_losses.feed_orders_baseline',
+            "case when tracking_losses.window_days = 1 then 'on the same weekday before' else 'before' end",
+        ]) }}
         || tracking_days.findings
         || {{ alert_family_note('tracking_losses') }}
             as message
@@ -179,7 +179,7 @@ business_alerts as (
         'business' as kind,
         significant.kpi || ' ' || {{ alert_signed_pct('significant.change') }}
         || case when significant.scope = 'all' then '' else ' in ' || significant.scope_value end
-        || case when significant.window_days = 1 then ' on the day: ' else printf(' over %d days: ', significant.window_days) end
+        || case when significant.window_days = 1 then ' on the day: ' else {{ alert_printf(' over %d days: ', ['significant.window_days']) }} end
         || {{ alert_value('significant.kpi_type', 'significant.actual') }} || ' against '
         || {{ alert_value('significant.kpi_type', 'significant.baseline') }}
         || case
@@ -213,8 +213,9 @@ business_alerts as (
 
 alerts as (
     select * from business_alerts
-    union all by name
-    select * exclude (feed_orders_actual, feed_orders_baseline) from tracking_alerts
+    -- on Spark a positional union all: both sides are significant.*, kind, message
+    {{ alert_union_all_by_name() }}
+    select {{ alert_star_exclude(['feed_orders_actual', 'feed_orders_baseline']) }} from tracking_alerts
 ),
 
 classified as (
@@ -265,10 +266,11 @@ final as (
             classified.message
             || case
                 when suspected_steps.step_name is not null
-                    then printf(
-                        '; suspected step %s: %.1f %% against %.1f %%', suspected_steps.step_name,
-                        100 * suspected_steps.step_rate_actual, 100 * suspected_steps.step_rate_baseline
-                    )
+                    then {{ alert_printf('; suspected step %s: %.1f %% against %.1f %%', [
+                        'suspected_steps.step_name',
+                        '100 * suspected_steps.step_rate_actual',
+                        '100 * suspected_steps.step_rate_baseline',
+                    ]) }}
                 else ''
             end as string
         ) as message
