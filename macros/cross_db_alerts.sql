@@ -99,8 +99,11 @@
             {%- else -%}
                 {%- do parts.append(spark__alert_general('cast(' ~ arg ~ ' as double)', token[2:-1] | int)) -%}
             {%- endif -%}
+        {%- elif "'" in token -%}
+            {{ exceptions.raise_compiler_error('alert_printf: no apostrophe in the format (' ~ format ~ ')') }}
         {%- else -%}
-            {%- do parts.append("'" ~ token | replace('\\', '\\\\') | replace("'", "\\'") ~ "'") -%}
+            {#- backslashes stay as they are: the profile sets spark.sql.parser.escapedStringLiterals -#}
+            {%- do parts.append("'" ~ token ~ "'") -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if next.arg != args | length -%}

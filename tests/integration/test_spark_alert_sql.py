@@ -54,6 +54,7 @@ def spark():
         SparkSession.builder.master("local[1]")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.sql.parser.escapedStringLiterals", "true")  # as profiles.yml
         .getOrCreate()
     )
     yield session
@@ -98,6 +99,8 @@ def test_alert_printf_rejects_unknown_conversions(macros) -> None:
         macros.spark__alert_printf("%5.1f", ["x"])
     with pytest.raises(RuntimeError, match="2 arguments"):
         macros.spark__alert_printf("%.1f", ["x", "y"])
+    with pytest.raises(RuntimeError, match="no apostrophe"):
+        macros.spark__alert_printf("it's %d", ["x"])
 
 
 def test_medians_like_duckdb(macros, spark) -> None:
