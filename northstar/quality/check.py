@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -383,6 +384,8 @@ def _run_gx(
 ) -> None:
     """Validate each suite's day batch, file the results under the day, update the offline Data Docs."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network calls at run time
+    # GX imports pyspark when it is installed (it is, for the spark target): its pandas-version warning is noise here
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
