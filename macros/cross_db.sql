@@ -43,3 +43,22 @@
 {% macro default__year_month_text(date_expr) -%}strftime({{ date_expr }}, '%Y-%m'){%- endmacro %}
 
 {% macro spark__year_month_text(date_expr) -%}date_format({{ date_expr }}, 'yyyy-MM'){%- endmacro %}
+
+{#- dbt-spark's dateadd goes through to_timestamp(seconds), which is NULL for timestamps without a zone
+    (profiles.yml): a lookback that compared with NULL matched nothing. timestampadd keeps the type. -#}
+{% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
+    timestampadd({{ datepart }}, {{ interval }}, {{ from_date_or_timestamp }})
+{%- endmacro %}
+
+{#- dbt's datediff counts the datepart boundaries crossed, as DuckDB's date_diff does (10:00:00.9 to 10:00:01.1 is
+    1 second); Spark's timestampdiff would truncate the elapsed time instead. -#}
+{% macro spark__datediff(first_date, second_date, datepart) -%}
+    {%- if datepart == 'day' -%}
+        datediff(cast({{ second_date }} as date), cast({{ first_date }} as date))
+    {%- elif datepart == 'second' -%}
+        (floor(unix_micros(cast({{ second_date }} as timestamp_ltz)) / 1000000)
+         - floor(unix_micros(cast({{ first_date }} as timestamp_ltz)) / 1000000))
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("datediff by " ~ datepart ~ " is not implemented for Spark in northstar") }}
+    {%- endif -%}
+{%- endmacro %}

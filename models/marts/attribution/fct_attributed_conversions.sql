@@ -136,8 +136,9 @@ touches as (
             order by is_converting_session, touch_started_at, touch_session_id
         ) as touch_position,
         count(*) over (partition by conversion_id) as touches,
-        -- days between the session start and the conversion, for time decay (half-life 7 days); 0 without a session
-        coalesce(greatest({{ dbt.datediff('touch_started_at', 'occurred_at', 'second') }}, 0), 0) / 86400.0
+        -- days between the session start and the conversion, for time decay (half-life 7 days); 0 without a session.
+        -- Divisions by a double: Spark would divide decimal literals in decimals, cut to 6 places
+        cast(coalesce(greatest({{ dbt.datediff('touch_started_at', 'occurred_at', 'second') }}, 0), 0) as double) / 86400
             as days_before_conversion
     from touch_candidates
 ),
@@ -159,12 +160,12 @@ credits as (
         case when touch_position = 1 then 1.0 else 0.0 end as credit_first_touch,
         case when touch_position = touches then 1.0 else 0.0 end as credit_last_touch,
         case when touch_position = last_non_direct_position then 1.0 else 0.0 end as credit_last_non_direct,
-        1.0 / touches as credit_linear,
+        1 / cast(touches as double) as credit_linear,
         case
             when touches = 1 then 1.0
             when touches = 2 then 0.5
             when touch_position = 1 or touch_position = touches then 0.4
-            else 0.2 / (touches - 2)
+            else 0.2 / cast(touches - 2 as double)
         end as credit_position_based,
         decay_weight / sum(decay_weight) over (partition by conversion_id) as credit_time_decay
     from positioned

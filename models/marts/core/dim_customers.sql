@@ -52,7 +52,8 @@ orders as (
 span as (
     -- Years of data (at least one day), customers with orders, orders and the overall margin rate.
     select
-        greatest({{ dbt.datediff('min(session_date)', 'max(session_date)', 'day') }} + 1, 1) / 365.25 as years,
+        -- a double, not Spark's decimal division (6 places)
+        cast(greatest({{ dbt.datediff('min(session_date)', 'max(session_date)', 'day') }} + 1, 1) as double) / 365.25 as years,
         (select count(o.visitor_id) from orders as o) as customers,
         (select sum(o.orders) from orders as o) as total_orders,
         (select {{ safe_divide(exact_sum('o.gross_margin'), exact_sum('o.revenue')) }} from orders as o) as margin_rate
