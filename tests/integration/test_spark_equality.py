@@ -83,10 +83,12 @@ def built(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
     line = ", ".join(f"{engine} {s:.1f} s ({events / s:,.0f} events/s)" for engine, s in seconds.items())
     failed = "" if spark.returncode == 0 else " (the Spark build FAILED)"
     # Shown even under -q and output capture: the closing note and docs/scale.md quote it.
-    request.config.pluginmanager.get_plugin("terminalreporter").write_line(
-        f"\nnorthstar build on {events:,} events ({VISITORS:,} visitors x {DAYS} days), models and seeds: "
-        f"{line}{failed}"
-    )
+    plugins = request.config.pluginmanager
+    with plugins.get_plugin("capturemanager").global_and_fixture_disabled():
+        plugins.get_plugin("terminalreporter").write_line(
+            f"\nnorthstar build on {events:,} events ({VISITORS:,} visitors x {DAYS} days), models and seeds: "
+            f"{line}{failed}"
+        )
     return Built(settings, events, seconds, spark)
 
 
