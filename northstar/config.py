@@ -168,10 +168,13 @@ class Settings:
             env["NORTHSTAR_SPARK_RAW_PATH"] = str(self.spark_raw_dir)
         if self.spark_export_dir:
             env["NORTHSTAR_SPARK_EXPORT_PATH"] = str(self.spark_export_dir)
-        opts = os.environ.get("SPARK_SUBMIT_OPTS", "")
-        if self.target == "spark" and "derby.stream.error.file" not in opts:
-            # Spark's metastore (Derby) writes derby.log into the working directory (the project) unless told
-            env["SPARK_SUBMIT_OPTS"] = f"{opts} -Dderby.stream.error.file={self.spark_dir / 'derby.log'}".strip()
+        if self.target == "spark":
+            # Spark's metastore (Derby) writes derby.log into the working directory (the project) unless told.
+            # Always set on spark: Dagster copies this env into os.environ, so an earlier run's value may be there.
+            opts = os.environ.get("SPARK_SUBMIT_OPTS", "")
+            if "derby.stream.error.file" not in opts:
+                opts = f"{opts} -Dderby.stream.error.file={self.spark_dir / 'derby.log'}".strip()
+            env["SPARK_SUBMIT_OPTS"] = opts
         return env
 
 

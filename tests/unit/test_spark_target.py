@@ -52,7 +52,9 @@ def test_a_bad_target_names_the_variable_or_option_and_the_choices(env: pytest.M
         load_settings(target="bigquery")
 
 
-def test_dbt_gets_the_target_and_spark_its_paths(tmp_path: Path) -> None:
+def test_dbt_gets_the_target_and_spark_its_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Dagster run earlier in the same process leaves its dbt env (with a derby.log path) in os.environ.
+    monkeypatch.delenv("SPARK_SUBMIT_OPTS", raising=False)
     duck = Settings(warehouse_dir=tmp_path, landing_dir=tmp_path)
     spark = Settings(warehouse_dir=tmp_path, landing_dir=tmp_path, target="spark")
     for settings, name in ((duck, "dev"), (spark, "spark")):
