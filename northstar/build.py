@@ -37,7 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from northstar.config import PROJECT_DIR, Settings, check_java
+from northstar.config import PROJECT_DIR, Settings
 from northstar.db import WarehouseLockedError, connect_warehouse, is_lock_conflict, locked_message
 from northstar.terminal import make_console
 
@@ -384,10 +384,9 @@ def run_dbt_build(
     console = console or make_console(stderr=True)
     log_path = settings.dbt_log_dir / "dbt.log"
     if settings.target == "spark":
-        from northstar.spark.metastore import check_metastore
+        from northstar.spark.metastore import check_spark_can_start
 
-        check_java()  # one line (ConfigError) instead of pyspark's gateway traceback, before anything runs
-        check_metastore(settings)  # never let Spark write into the warehouse this one was copied from
+        check_spark_can_start(settings)  # one line, not pyspark's gateway traceback or a write into another warehouse
     setup_error = _ensure_raw_schema(settings)
     if settings.target == "spark" and not setup_error:
         setup_error = _export_raw_for_spark(settings, console)

@@ -87,11 +87,9 @@ def run_pipeline(
         )
         return False
     if settings.target == "spark":  # before minutes of loading, not after
-        from northstar.config import check_java
-        from northstar.spark.metastore import check_metastore
+        from northstar.spark.metastore import check_spark_can_start
 
-        check_java()
-        check_metastore(settings)
+        check_spark_can_start(settings)
     steps = _Steps(console)
     try:
         return _run_steps(settings, steps, paths, partition_date)

@@ -9,7 +9,7 @@ metastore made for this warehouse holds `file:<warehouse>/spark/tables`; one cop
 
 from __future__ import annotations
 
-from northstar.config import Settings
+from northstar.config import Settings, check_java
 from northstar.errors import UserError
 
 
@@ -27,3 +27,10 @@ def check_metastore(settings: Settings) -> None:
         f" write into that warehouse's tables. Delete {metastore} and {settings.spark_tables_dir} (Spark's side is"
         " rebuilt from raw.* by the next `northstar build --target spark`)"
     )
+
+
+def check_spark_can_start(settings: Settings) -> None:
+    """Everything a Spark build needs before it starts, each as one line: Java 17+, a metastore of this warehouse.
+    build, run and Dagster's dbt asset call it."""
+    check_java()
+    check_metastore(settings)

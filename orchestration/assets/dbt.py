@@ -21,11 +21,11 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from northstar.build import exclude_args
-from northstar.config import Settings, check_java
+from northstar.config import Settings
 from northstar.db import connect_warehouse
 from northstar.ingest.schema import ensure_raw_schema
 from northstar.spark.marts_source import write_marts_source
-from northstar.spark.metastore import check_metastore
+from northstar.spark.metastore import check_spark_can_start
 from northstar.spark.raw_export import export_line, export_raw_tables
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.resources import (
@@ -103,8 +103,7 @@ def northstar_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, no
     # Wait (bounded) while another process holds the warehouse, as `northstar build` does before starting dbt.
     connect_warehouse(settings).close()
     if settings.target == "spark":
-        check_java()
-        check_metastore(settings)
+        check_spark_can_start(settings)
         with connect_warehouse(settings) as con:
             ensure_raw_schema(con)  # as `northstar build`: a raw table no file was loaded into exports empty
         started = time.monotonic()
