@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 from northstar.config import Settings
 from northstar.db import connect_warehouse
@@ -17,15 +16,11 @@ from northstar.db import connect_warehouse
 RAW_TABLES = ("events", "ad_spend", "orders", "leads", "quarantine", "load_manifest")
 
 
-def raw_parquet_dir(settings: Settings) -> Path:
-    return settings.spark_raw_path
-
-
 def export_raw_tables(settings: Settings, on_table: Callable[[str], None] | None = None) -> dict[str, int]:
     """Write each raw table to <warehouse>/spark/raw/<table>/data.parquet (replaced whole); rows per table.
 
     on_table(name) is called as each table starts (a progress line)."""
-    out = raw_parquet_dir(settings)
+    out = settings.spark_raw_path
     counts: dict[str, int] = {}
     with connect_warehouse(settings, read_only=True) as con:
         for table in RAW_TABLES:
@@ -36,8 +31,8 @@ def export_raw_tables(settings: Settings, on_table: Callable[[str], None] | None
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
             target = str(staging / "data.parquet").replace("'", "''")
-            con.execute(f"copy raw.{table} to '{target}' (format parquet)")
-            counts[table] = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            # COPY returns the rows it wrote: no second scan to count them
+            counts[table] = con.execute(f"copy raw.{table} to '{target}' (format parquet)").fetchone()[0]
             # Swap in whole, so Spark never reads a half-written table.
             shutil.rmtree(folder, ignore_errors=True)
             staging.rename(folder)
