@@ -16,3 +16,8 @@
 {% macro exact_avg(expression) -%}
     cast(avg(cast({{ expression }} as decimal(38, 18))) as double)
 {%- endmacro %}
+
+{#- exact_sum() as a window function: exact_sum_over('x', 'partition by k') -#}
+{% macro exact_sum_over(expression, window='') -%}
+    cast(sum(cast({{ expression }} as decimal(38, 18))) over ({{ window }}) as double)
+{%- endmacro %}

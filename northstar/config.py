@@ -56,6 +56,7 @@ class Settings:
     session_timeout_minutes: int = 30
     attribution_lookback_days: int = 30
     attribution_model: str = "last_non_direct"
+    attribution_training_days: int = 90  # markov and shapley learn from the journeys of these last days
     incremental_lookback_days: int = 3
     alert_min_change: float = 0.20
     alert_max_p_value: float = 0.01
@@ -144,6 +145,7 @@ class Settings:
             "session_timeout_minutes": self.session_timeout_minutes,
             "attribution_lookback_days": self.attribution_lookback_days,
             "attribution_model": self.attribution_model,
+            "attribution_training_days": self.attribution_training_days,
             "incremental_lookback_days": self.incremental_lookback_days,
             "alert_min_change": self.alert_min_change,
             "alert_max_p_value": self.alert_max_p_value,
@@ -198,6 +200,7 @@ def load_settings(*, writes: bool = False, target: str | None = None) -> Setting
         session_timeout_minutes=_env_int("SESSION_TIMEOUT_MINUTES", 30),
         attribution_lookback_days=_env_int("ATTRIBUTION_LOOKBACK_DAYS", 30),
         attribution_model=_env("ATTRIBUTION_MODEL", "last_non_direct"),
+        attribution_training_days=_env_int("ATTRIBUTION_TRAINING_DAYS", 90),
         incremental_lookback_days=_env_int("INCREMENTAL_LOOKBACK_DAYS", 3),
         alert_min_change=_env_float("ALERT_MIN_CHANGE", 0.20),
         alert_max_p_value=_env_float("ALERT_MAX_P_VALUE", 0.01),
@@ -226,7 +229,18 @@ DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
 # Spark 4 (pyspark in requirements.lock) runs on Java 17 or 21
 MIN_JAVA = 17
 
-ATTRIBUTION_MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay")
+# six rules, then the two learned from the journeys (macros/attribution_models.sql lists the same for dbt)
+ATTRIBUTION_MODELS = (
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "position_based",
+    "time_decay",
+    "markov",
+    "shapley",
+)
+LEARNED_ATTRIBUTION_MODELS = ("markov", "shapley")  # fct_attribution_channel_weights holds what they learned
 
 # DuckDB's memory_limit units (its own parser's list; "4 GB" and "4gb" are fine too); a value below the floor
 # parses but fails every query with "Out of Memory Error".
@@ -314,6 +328,9 @@ def _validate(s: Settings) -> None:
     _check_range("SESSION_TIMEOUT_MINUTES", s.session_timeout_minutes, s.session_timeout_minutes > 0, "above 0")
     _check_range(
         "ATTRIBUTION_LOOKBACK_DAYS", s.attribution_lookback_days, s.attribution_lookback_days >= 0, "0 or more"
+    )
+    _check_range(
+        "ATTRIBUTION_TRAINING_DAYS", s.attribution_training_days, s.attribution_training_days >= 1, "1 or more"
     )
     _check_range(
         "INCREMENTAL_LOOKBACK_DAYS", s.incremental_lookback_days, s.incremental_lookback_days >= 0, "0 or more"

@@ -108,6 +108,8 @@ class ReportData:
     campaigns: list[dict] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)
     attribution: list[dict] = field(default_factory=list)
+    # what markov and shapley learned from (fct_attribution_channel_weights): window, journeys, Shapley method
+    attribution_training: dict | None = None
     daily: dict = field(default_factory=dict)
     funnel: dict = field(default_factory=dict)
     # fct_revenue_reconciliation rows with the names of RECONCILIATION_FIELDS; None: the mart is not published
@@ -263,6 +265,14 @@ def _month_data(
             "from attribution where month = ? group by all",
             [month],
         )
+    if _has_mart(con, "fct_attribution_channel_weights"):
+        training = _rows(
+            con,
+            "select min(training_start) as start, max(training_end) as end, max(training_journeys) as journeys, "
+            "max(training_conversions) as conversions, max(case when model = 'shapley' then method end) as shapley, "
+            "count(distinct channel) as channels from marts.fct_attribution_channel_weights",
+        )
+        data.attribution_training = training[0] if training and training[0]["journeys"] else None
     return data
 
 

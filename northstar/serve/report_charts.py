@@ -27,6 +27,9 @@ MODEL_COLOURS = {
     "linear": "#10b981",
     "position_based": "#eab308",
     "time_decay": "#db2777",
+    # learned from the journeys (fct_attribution_channel_weights): darker, as the rules' colours are bright
+    "markov": "#334155",
+    "shapley": "#92400e",
 }
 
 
@@ -79,7 +82,9 @@ def nice_scale(lo: float, hi: float, steps: int = 4) -> tuple[float, float, floa
     return math.floor(lo / step) * step, math.ceil(hi / step) * step, step
 
 
-def dotplot(channels: list[str], matrix: dict[tuple[str, str], float], chosen: str) -> dict:
+def dotplot(
+    channels: list[str], matrix: dict[tuple[str, str], float], chosen: str, models: Sequence[str] = ATTRIBUTION_MODELS
+) -> dict:
     """One row per channel, one dot per attribution model, a line from the lowest to the highest credit."""
     width, left, right, row_h, top = 1180, 170, 40, 30, 34
     height = top + row_h * len(channels) + 10
@@ -88,7 +93,7 @@ def dotplot(channels: list[str], matrix: dict[tuple[str, str], float], chosen: s
     grid = [{"x": f"{left + scale * nice * i / 4:.1f}", "label": fmt.count(round(nice * i / 4, 2))} for i in range(5)]
     rows = []
     for row, ch in enumerate(channels):
-        values = [(m, matrix.get((ch, m), 0.0)) for m in ATTRIBUTION_MODELS]
+        values = [(m, matrix.get((ch, m), 0.0)) for m in models]
         lo, hi = min(v for _, v in values), max(v for _, v in values)
         rows.append(
             {

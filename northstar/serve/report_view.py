@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 
-from northstar.config import ATTRIBUTION_MODELS
+from northstar.config import ATTRIBUTION_MODELS, LEARNED_ATTRIBUTION_MODELS
 from northstar.serve import fmt
 from northstar.serve.report import (
     MAX_ALERTS,
@@ -284,17 +284,27 @@ def attribution_view(data: ReportData) -> dict:
         if m == chosen:
             totals[ch] = totals.get(ch, 0) + v
     channels = sorted({ch for ch, _ in matrix}, key=lambda ch: (-totals.get(ch, 0), ch))
-    models = [{"label": model_label(m), "colour": MODEL_COLOURS[m], "chosen": m == chosen} for m in ATTRIBUTION_MODELS]
+    # the models the published marts have (a serving file from before the learned models has six)
+    shown = [m for m in ATTRIBUTION_MODELS if any(model == m for _, model in matrix)] or list(ATTRIBUTION_MODELS)
+    models = [
+        {
+            "label": model_label(m),
+            "colour": MODEL_COLOURS[m],
+            "chosen": m == chosen,
+            "learned": m in LEARNED_ATTRIBUTION_MODELS,
+        }
+        for m in shown
+    ]
     rows = []
     for ch in channels:
-        values = [matrix.get((ch, m), 0.0) for m in ATTRIBUTION_MODELS]
+        values = [matrix.get((ch, m), 0.0) for m in shown]
         lo, hi = min(values), max(values)
         rows.append(
             {
                 "channel": ch,
                 "cells": [
-                    {"value": fmt.count(round1(v)), "chosen": m == chosen}
-                    for m, v in zip(ATTRIBUTION_MODELS, values, strict=True)
+                    {"value": fmt.count(round1(v)), "chosen": m == chosen, "learned": m in LEARNED_ATTRIBUTION_MODELS}
+                    for m, v in zip(shown, values, strict=True)
                 ],
                 "spread": fmt.pct((hi - lo) / hi if hi else None, 0),
                 "revenue": fmt.money(revenue.get((ch, chosen)), cur),
@@ -303,9 +313,26 @@ def attribution_view(data: ReportData) -> dict:
     return {
         "chosen": model_label(chosen),
         "models": models,
+        "rules": sum(1 for md in models if not md["learned"]),
+        "learned": sum(1 for md in models if md["learned"]),
+        "training": training_note(data.attribution_training),
         "rows": rows,
-        "plot": dotplot(channels, matrix, chosen) if channels else None,
+        "plot": dotplot(channels, matrix, chosen, shown) if channels else None,
     }
+
+
+def training_note(training: dict | None) -> str:
+    """What the learned models were trained on, in one sentence for the attribution section."""
+    if not training:
+        return ""
+    shapley = {"exact": "exact Shapley values", "simplified": "simplified Shapley values"}.get(
+        training.get("shapley"), "Shapley values"
+    )
+    return (
+        f"markov and shapley learned from {fmt.count(training['journeys'])} journeys "
+        f"({fmt.count(training['conversions'])} converting) from {training['start']:%-d %b %Y} to "
+        f"{training['end']:%-d %b %Y}, over {training['channels']} channels ({shapley})."
+    )
 
 
 def definitions_view(months: list[ReportData]) -> dict:

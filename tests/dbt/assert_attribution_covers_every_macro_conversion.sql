@@ -1,4 +1,4 @@
--- Every macro conversion that happened in a known session is attributed under all six models
+-- Every macro conversion that happened in a known session is attributed under every model (attribution_models())
 -- (fct_attributed_conversions), unless the order it carries is stamped after data_through (it waits for its day,
 -- int_data_through). Returns the conversions and models that are missing; passes when empty.
 with
@@ -27,7 +27,7 @@ models as (
     select distinct attribution_model.model
     from (
         values
-        ('first_touch'), ('last_touch'), ('last_non_direct'), ('linear'), ('position_based'), ('time_decay')
+        {% for model in attribution_models() %}('{{ model }}'){{ ', ' if not loop.last }}{% endfor %}
     ) as attribution_model (model)
 ),
 

@@ -30,6 +30,7 @@ MARTS = [
     "fct_conversions",
     "fct_funnel_daily",
     "fct_attributed_conversions",
+    "fct_attribution_channel_weights",
     "fct_kpi_daily",
     "fct_campaign_performance",
     "fct_kpi_scorecard",
@@ -282,3 +283,90 @@ def test_sessions_without_consent_carry_no_identifier_into_the_marts(warehouses:
             "where is_consented)"
         ).fetchone()[0]
         assert leaked == 0, f"dim_customers: {leaked} customers known only from sessions without consent"
+
+
+def _journeys(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[bool, list[str]]]:
+    journeys: dict[str, tuple[bool, list[str]]] = {}
+    for journey, converted, channel in con.execute(
+        "select journey_id, is_converted, channel from intermediate.int_attribution_journeys order by 1, touch_position"
+    ).fetchall():
+        journeys.setdefault(journey, (converted, []))[1].append(channel)
+    return journeys
+
+
+def _markov_shares(journeys: dict[str, tuple[bool, list[str]]]) -> dict[str, float]:
+    """Removal-effect shares by numpy's linear solve of the absorbing chain, independent of the SQL's walk."""
+    import numpy as np
+
+    counts: dict[tuple[str, str], int] = {}
+    for converted, channels in journeys.values():
+        path = [c for i, c in enumerate(channels) if i == 0 or channels[i - 1] != c]
+        states = ["(start)", *path, "(conversion)" if converted else "(null)"]
+        for a, b in zip(states, states[1:], strict=False):
+            counts[(a, b)] = counts.get((a, b), 0) + 1
+    out_of = {a: sum(n for (x, _), n in counts.items() if x == a) for a, _ in counts}
+    channels = sorted({c for _, cs in journeys.values() for c in cs})
+
+    def p_conversion(removed: str | None) -> float:
+        states = ["(start)", *(c for c in channels if c != removed)]
+        index = {s: i for i, s in enumerate(states)}
+        q, r = np.zeros((len(states), len(states))), np.zeros(len(states))
+        for (a, b), n in counts.items():
+            if a in index and b == "(conversion)":
+                r[index[a]] += n / out_of[a]
+            elif a in index and b in index:
+                q[index[a], index[b]] += n / out_of[a]
+        return float(np.linalg.solve(np.eye(len(states)) - q, r)[0])
+
+    whole = p_conversion(None)
+    effects = {c: 1 - p_conversion(c) / whole for c in channels}
+    return {c: e / sum(effects.values()) for c, e in effects.items()}
+
+
+def _shapley_values(journeys: dict[str, tuple[bool, list[str]]]) -> dict[str, float]:
+    """Exact Shapley values by enumerating the channel sets in Python (worth: conversion rate of the journeys
+    whose channels all lie in the set)."""
+    from itertools import combinations
+    from math import factorial
+
+    sets = [(converted, frozenset(channels)) for converted, channels in journeys.values()]
+    channels = sorted({c for _, s in sets for c in s})
+    n = len(channels)
+
+    def worth(coalition: frozenset[str]) -> float:
+        inside = [converted for converted, s in sets if s <= coalition]
+        return sum(inside) / len(inside) if inside else 0.0
+
+    values = {}
+    for c in channels:
+        others = [o for o in channels if o != c]
+        values[c] = sum(
+            factorial(k) * factorial(n - k - 1) / factorial(n) * (worth(frozenset(s) | {c}) - worth(frozenset(s)))
+            for k in range(n)
+            for s in combinations(others, k)
+        )
+    return values
+
+
+def test_learned_attribution_equals_an_independent_computation(warehouses: tuple[Settings, Settings]) -> None:
+    """markov's shares against numpy's absorbing-chain solve, shapley's values against a Python enumeration, both
+    to 1e-9 on the generated journeys; and every conversion's credits under each learned model sum to 1."""
+    _, full = warehouses
+    with duckdb.connect(str(full.warehouse_path), read_only=True) as con:
+        journeys = _journeys(con)
+        learned = {
+            (model, channel): (method, value, share)
+            for model, channel, method, value, share in con.execute(
+                "select model, channel, method, learned_value, share from marts.fct_attribution_channel_weights"
+            ).fetchall()
+        }
+        worst_sum = con.execute(
+            "select max(abs(total - 1)) from (select sum(credit) as total from marts.fct_attributed_conversions"
+            " where model in ('markov', 'shapley') group by conversion_id, model)"
+        ).fetchone()[0]
+    assert sum(converted for converted, _ in journeys.values()) > 10, "too few converting journeys to learn from"
+    markov, shapley = _markov_shares(journeys), _shapley_values(journeys)
+    assert {c: learned[("markov", c)][2] for c in markov} == pytest.approx(markov, abs=1e-9)
+    assert {c: learned[("shapley", c)][1] for c in shapley} == pytest.approx(shapley, abs=1e-9)
+    assert {learned[("shapley", c)][0] for c in shapley} == {"exact"}
+    assert worst_sum < 1e-9

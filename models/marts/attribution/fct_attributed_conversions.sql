@@ -1,146 +1,23 @@
 {#-
-    Multi-touch attribution of macro conversions (MARTS.md "Attribution").
-    Touchpoints of a conversion: the converting session, plus the same visitor's earlier sessions that start
-    within var('attribution_lookback_days') before the conversion. Position 1 is the oldest touch, position n
-    the converting session. One row per (conversion, model, touch) with credit > 0; credits of a
-    (conversion, model) sum to 1 (tests/dbt/assert_attribution_credits_sum_to_one.sql).
-    Orders of the feed that no tracked purchase carries are macro conversions too (conversion_id 'order:<id>',
-    is_tracked false, int_orders_credited): an identified customer's order is credited through the customer's
-    sessions within the lookback before the order, under the same six models (position n = the last session,
-    the one fct_kpi_daily credits); an order without identity or without such a session is one '(untracked)'
-    touch (no session) with credit 1 in every model. kpi_date is the day the KPI marts count the conversion on:
-    the order's feed day when it carries an order, else the converting session's day; none is after data_through
-    (int_data_through), like fct_kpi_daily.
+    Multi-touch attribution of macro conversions (MARTS.md "Attribution") under eight models: six rules and two
+    learned from the journeys (markov, shapley). The touchpoints of each conversion come from
+    int_attribution_touches (the converting session plus the visitor's sessions within the lookback; an order no
+    session explains is one '(untracked)' touch). One row per (conversion, model, touch) with credit > 0; credits
+    of a (conversion, model) sum to 1 (tests/dbt/assert_attribution_credits_sum_to_one.sql).
+    markov and shapley hand credit by the channel shares of fct_attribution_channel_weights: each distinct channel
+    of the path gets its share over the sum of the path's channel shares, split equally between the channel's
+    touches. A path whose channels have no share at all (a channel the training window did not see, an
+    '(untracked)' order) is split equally between its touches, as linear does.
 -#}
 
 with
 
-conversions as (
-    select * from {{ ref('fct_conversions') }}
+touchpoints as (
+    select * from {{ ref('int_attribution_touches') }}
 ),
 
-sessions as (
-    select * from {{ ref('fct_sessions') }}
-),
-
-orders as (
-    select * from {{ ref('int_orders_credited') }}
-),
-
-tracked_conversions as (
-    select
-        conversions.conversion_id,
-        conversions.goal_id,
-        conversions.occurred_at,
-        conversions.conversion_date,
-        conversions.session_id,
-        conversions.visitor_id,
-        conversions.order_id,
-        conversions.revenue,
-        conversions.gross_margin,
-        conversions.value,
-        converting_session.started_at as converting_session_started_at,
-        converting_session.session_date as converting_session_date,
-        coalesce(orders.order_date, converting_session.session_date) as kpi_date,
-        true as is_tracked,
-        'tracked' as credited_via
-    from conversions
-    inner join sessions as converting_session
-        on conversions.session_id = converting_session.session_id
-    left join orders
-        on conversions.order_id = orders.order_id
-    where conversions.goal_type = 'macro'
-),
-
-untracked_orders as (
-    -- feed orders no tracked purchase carries: the order itself is the conversion, at the order's time
-    select
-        'order:' || order_id as conversion_id,
-        goal_id,
-        ordered_at as occurred_at,
-        order_date as conversion_date,
-        cast(null as string) as session_id,
-        visitor_id,
-        order_id,
-        net_revenue as revenue,
-        gross_margin,
-        net_revenue as value,
-        ordered_at as converting_session_started_at,
-        cast(null as date) as converting_session_date,
-        order_date as kpi_date,
-        false as is_tracked,
-        credited_via
-    from orders
-    where credited_via <> 'purchase_session'
-),
-
-macro_conversions as (
-    select * from tracked_conversions
-    union all
-    select * from untracked_orders
-),
-
--- The converting session always counts (even without a visitor id, e.g. no analytics consent);
--- earlier sessions of the same visitor count when they start inside the lookback window (for an order without
--- a purchase event: the customer's sessions up to the order); an order no session explains is one '(untracked)'
--- touch.
-touch_candidates as (
-    select
-        macro_conversions.*,
-        sessions.session_id as touch_session_id,
-        sessions.started_at as touch_started_at,
-        sessions.channel,
-        sessions.campaign_key,
-        true as is_converting_session
-    from macro_conversions
-    inner join sessions
-        on macro_conversions.session_id = sessions.session_id
-
-    union all
-
-    select
-        macro_conversions.*,
-        sessions.session_id as touch_session_id,
-        sessions.started_at as touch_started_at,
-        sessions.channel,
-        sessions.campaign_key,
-        false as is_converting_session
-    from macro_conversions
-    inner join sessions
-        on
-            macro_conversions.visitor_id = sessions.visitor_id
-            and (macro_conversions.session_id is null or macro_conversions.session_id <> sessions.session_id)
-            and macro_conversions.converting_session_started_at >= sessions.started_at
-            and sessions.started_at
-            >= {{ dbt.dateadd('day', -1 * var('attribution_lookback_days') | int, 'macro_conversions.occurred_at') }}
-    where macro_conversions.credited_via <> 'untracked'
-
-    union all
-
-    select
-        macro_conversions.*,
-        cast(null as string) as touch_session_id,
-        cast(null as timestamp) as touch_started_at,
-        '(untracked)' as channel,
-        '(untracked)' as campaign_key,
-        false as is_converting_session
-    from macro_conversions
-    where macro_conversions.credited_via = 'untracked'
-),
-
-touches as (
-    select
-        *,
-        row_number() over (
-            partition by conversion_id
-            order by is_converting_session, touch_started_at, touch_session_id
-        ) as touch_position,
-        count(*) over (partition by conversion_id) as touches,
-        -- days between the session start and the conversion, for time decay (half-life 7 days); 0 without a session.
-        -- Divisions by a double: Spark would divide decimal literals in decimals, cut to 6 places
-        cast(coalesce(greatest({{ dbt.datediff('touch_started_at', 'occurred_at', 'second') }}, 0), 0) as double) / 86400
-            as days_before_conversion
-    from touch_candidates
+learned_weights as (
+    select * from {{ ref('fct_attribution_channel_weights') }}
 ),
 
 positioned as (
@@ -151,7 +28,7 @@ positioned as (
             touches
         ) as last_non_direct_position,
         power(2.0, -days_before_conversion / 7.0) as decay_weight
-    from touches
+    from touchpoints
 ),
 
 credits as (
@@ -209,6 +86,60 @@ unpivoted as (
     from credits
 ),
 
+channel_touches as (
+    select
+        conversion_id,
+        channel,
+        count(*) as touches_of_channel
+    from touchpoints
+    group by conversion_id, channel
+),
+
+learned_models as (
+    select distinct model from learned_weights
+    union
+    -- both models exist even before there is anything to learn from
+    select 'markov' as model
+    union
+    select 'shapley' as model
+),
+
+path_shares as (
+    select
+        channel_touches.conversion_id,
+        channel_touches.channel,
+        channel_touches.touches_of_channel,
+        learned_models.model,
+        coalesce(learned_weights.share, 0) as share,
+        {{ exact_sum_over(
+            'coalesce(learned_weights.share, 0)',
+            'partition by channel_touches.conversion_id, learned_models.model'
+        ) }} as path_share
+    from channel_touches
+    cross join learned_models
+    left join learned_weights
+        on learned_models.model = learned_weights.model and channel_touches.channel = learned_weights.channel
+),
+
+learned_credits as (
+    select
+        credits.*,
+        path_shares.model,
+        case
+            when path_shares.path_share > 0 then path_shares.share / path_shares.path_share / path_shares.touches_of_channel
+            else 1 / cast(credits.touches as double)
+        end as credit
+    from credits
+    inner join path_shares
+        on credits.conversion_id = path_shares.conversion_id and credits.channel = path_shares.channel
+),
+
+all_credits as (
+    select * from unpivoted
+    union all
+    select * from learned_credits
+),
+
 final as (
     select
         conversion_id,
@@ -235,8 +166,8 @@ final as (
         cast(credit * coalesce(gross_margin, 0) as double) as attributed_gross_margin,
         -- the money a conversion is worth: its revenue when it has one, else the goal's value
         cast(credit * coalesce(revenue, value, 0) as double) as attributed_value
-    from unpivoted
-    where credit > 0 and kpi_date <= (select data_through.data_through from {{ ref('int_data_through') }} as data_through)
+    from all_credits
+    where credit > 0
 )
 
 select * from final

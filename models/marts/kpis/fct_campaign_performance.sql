@@ -83,7 +83,7 @@ monthly_attribution as (
     select
         campaign_key,
         cast({{ dbt.date_trunc('month', 'kpi_date') }} as date) as month,
-        {%- for model in ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay'] %}
+        {%- for model in attribution_models() %}
             {{ exact_sum("case when model = '" ~ model ~ "' then credit else 0 end") }}
                 as attributed_conversions_{{ model }},
         {%- endfor %}
@@ -142,7 +142,7 @@ combined as (
         coalesce(monthly_kpis.orders, 0) as orders,
         coalesce(monthly_kpis.revenue, 0) as revenue,
         coalesce(monthly_kpis.gross_margin, 0) as gross_margin,
-        {%- for model in ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay'] %}
+        {%- for model in attribution_models() %}
             coalesce(monthly_attribution.attributed_conversions_{{ model }}, 0) as attributed_conversions_{{ model }},
         {%- endfor %}
         coalesce(monthly_attribution.attributed_conversions, 0) as attributed_conversions,
@@ -206,14 +206,14 @@ with_ratios as (
         {{ safe_divide('combined.spend', 'combined.attributed_conversions') }} as attributed_cpa,
         {{ kpi_ratio('cpa', spend='combined.spend', macro_conversions='combined.macro_conversions') }} as cpa,
         least(
-            combined.attributed_conversions_first_touch, combined.attributed_conversions_last_touch,
-            combined.attributed_conversions_last_non_direct, combined.attributed_conversions_linear,
-            combined.attributed_conversions_position_based, combined.attributed_conversions_time_decay
+            {%- for model in attribution_models() %}
+            combined.attributed_conversions_{{ model }}{{ ',' if not loop.last }}
+            {%- endfor %}
         ) as attributed_conversions_min,
         greatest(
-            combined.attributed_conversions_first_touch, combined.attributed_conversions_last_touch,
-            combined.attributed_conversions_last_non_direct, combined.attributed_conversions_linear,
-            combined.attributed_conversions_position_based, combined.attributed_conversions_time_decay
+            {%- for model in attribution_models() %}
+            combined.attributed_conversions_{{ model }}{{ ',' if not loop.last }}
+            {%- endfor %}
         ) as attributed_conversions_max,
         sum(combined.spend) over (partition by combined.campaign_key) as flight_spend,
         sum(combined.attributed_gross_margin) over (partition by combined.campaign_key) as flight_attributed_gross_margin
@@ -343,7 +343,7 @@ final as (
         cast(attributed_cpa as double) as attributed_cpa,
         cast({{ kpi_ratio('roas', revenue='attributed_revenue') }} as double) as attributed_roas,
         cast({{ kpi_ratio('roi', gross_margin='attributed_gross_margin') }} as double) as attributed_roi,
-        {%- for model in ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay'] %}
+        {%- for model in attribution_models() %}
             cast(attributed_conversions_{{ model }} as double) as attributed_conversions_{{ model }},
         {%- endfor %}
         cast(attributed_conversions_min as double) as attributed_conversions_min,

@@ -1,0 +1,159 @@
+{#-
+    The markov model's channel weights: a first-order Markov chain over the journeys of int_attribution_journeys
+    ((start) -> channel -> ... -> (conversion) or (null)) and each channel's removal effect, the share of the
+    chain's conversion probability lost when the channel is removed (its visits lead to (null)).
+    A repeat of the same channel is collapsed into one state: a self-loop changes how long a walk stays in a state,
+    not where it ends, so the absorption probabilities are the same and the walk converges faster.
+    The absorbing-chain solve is done in SQL, not in Python, so that it runs on every target (dbt-spark runs
+    Python models only on Databricks): the probability mass walks forward from (start) one step per CTE for
+    var('attribution_markov_steps') steps; (conversion) keeps what reaches it. The mass still walking after the
+    last step is reported as unabsorbed_probability, a bound on the error of every probability here, which a data
+    test keeps below 1e-9 (raise the var if a data set has longer cycles).
+-#}
+
+{%- set steps = var('attribution_markov_steps') | int %}
+
+with
+
+journeys as (
+    select * from {{ ref('int_attribution_journeys') }}
+),
+
+-- consecutive touches of the same channel are one state
+changes as (
+    select
+        *,
+        lag(channel) over (partition by journey_id order by touch_position) as previous_channel
+    from journeys
+),
+
+states as (
+    select
+        journey_id,
+        is_converted,
+        channel as state,
+        row_number() over (partition by journey_id order by touch_position) as step,
+        count(*) over (partition by journey_id) as steps
+    from changes
+    where previous_channel is null or previous_channel <> channel
+),
+
+moves as (
+    select
+        coalesce(
+            lag(state) over (partition by journey_id order by step), '(start)'
+        ) as from_state,
+        state as to_state
+    from states
+    union all
+    select
+        state as from_state,
+        case when is_converted then '(conversion)' else '(null)' end as to_state
+    from states
+    where step = steps
+),
+
+transitions as (
+    select
+        from_state,
+        to_state,
+        count(*) / cast(sum(count(*)) over (partition by from_state) as double) as probability
+    from moves
+    group by from_state, to_state
+),
+
+channels as (
+    select distinct channel from journeys
+),
+
+-- '(none)': the whole chain; a channel: the chain with that channel's visits sent to (null)
+scenarios as (
+    select '(none)' as removed_channel
+    union all
+    select channel as removed_channel from channels
+),
+
+scenario_transitions as (
+    select
+        scenarios.removed_channel,
+        transitions.from_state,
+        transitions.to_state,
+        transitions.probability
+    from scenarios
+    cross join transitions
+    where transitions.from_state <> scenarios.removed_channel and transitions.to_state <> scenarios.removed_channel
+    union all
+    -- (conversion) absorbs: the mass that reached it stays there
+    select
+        removed_channel,
+        '(conversion)' as from_state,
+        '(conversion)' as to_state,
+        1.0 as probability
+    from scenarios
+),
+
+mass_0 as (
+    select
+        removed_channel,
+        '(start)' as state,
+        cast(1.0 as double) as mass
+    from scenarios
+),
+{%- for step in range(steps) %}
+
+mass_{{ step + 1 }} as (
+    select
+        mass_{{ step }}.removed_channel,
+        scenario_transitions.to_state as state,
+        -- exact_sum: the same doubles in any order of summing, so every build gives the same bits
+        {{ exact_sum('mass_' ~ step ~ '.mass * scenario_transitions.probability') }} as mass
+    from mass_{{ step }}
+    inner join scenario_transitions
+        on
+            mass_{{ step }}.removed_channel = scenario_transitions.removed_channel
+            and mass_{{ step }}.state = scenario_transitions.from_state
+    group by mass_{{ step }}.removed_channel, scenario_transitions.to_state
+),
+{%- endfor %}
+
+absorbed as (
+    select
+        scenarios.removed_channel,
+        coalesce({{ exact_sum("case when walked.state = '(conversion)' then walked.mass end") }}, 0)
+            as conversion_probability,
+        coalesce({{ exact_sum("case when walked.state <> '(conversion)' then walked.mass end") }}, 0)
+            as unabsorbed_probability
+    from scenarios
+    left join mass_{{ steps }} as walked
+        on scenarios.removed_channel = walked.removed_channel
+    group by scenarios.removed_channel
+),
+
+removal_effects as (
+    select
+        removed.removed_channel as channel,
+        whole_chain.conversion_probability as chain_conversion_probability,
+        removed.conversion_probability as conversion_probability_without,
+        case
+            when whole_chain.conversion_probability > 0
+                then 1 - removed.conversion_probability / whole_chain.conversion_probability
+            else 0
+        end as removal_effect,
+        greatest(removed.unabsorbed_probability, whole_chain.unabsorbed_probability) as unabsorbed_probability
+    from absorbed as removed
+    cross join absorbed as whole_chain
+    where removed.removed_channel <> '(none)' and whole_chain.removed_channel = '(none)'
+),
+
+final as (
+    select
+        channel,
+        chain_conversion_probability,
+        conversion_probability_without,
+        removal_effect,
+        coalesce(removal_effect / nullif({{ exact_sum_over('removal_effect') }}, 0), 0) as share,
+        unabsorbed_probability
+    from removal_effects
+)
+
+select * from final
