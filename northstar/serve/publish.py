@@ -75,7 +75,8 @@ VIEW_COLUMN_SOURCES: dict[str, list[str]] = {
 ATTRIBUTION_COLUMNS = {
     "month": "First day of the month the conversions count in (kpi_date: an order's feed day, else the "
     "converting session's day), as in the campaigns view and the scorecard.",
-    "model": "Attribution model: first_touch, last_touch, last_non_direct, linear, position_based, time_decay.",
+    "model": "Attribution model: the rules first_touch, last_touch, last_non_direct, linear, position_based, "
+    "time_decay, or markov and shapley, learned from the journeys (fct_attribution_channel_weights).",
     "conversions": "Macro conversions credited to the channel by the model (sum of credit).",
 }
 

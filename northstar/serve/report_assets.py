@@ -116,8 +116,12 @@ OTHER_DEFINITIONS: list[tuple[str, str]] = [
         "window (default 30 days) before it, up to and including the converting session. first_touch and "
         "last_touch give all credit to the first / last session; last_non_direct to the last session whose "
         "channel is not Direct (else Direct); linear 1/n each; position_based 40 % first, 40 % last, 20 % split "
-        "over the middle (n = 2: 50/50); time_decay weights 2^(−Δt / 7 days), normalised. Credits of a "
-        "conversion sum to 1 in every model.",
+        "over the middle (n = 2: 50/50); time_decay weights 2^(−Δt / 7 days), normalised. Two models are learned "
+        "from the journeys of the training window (default the last 90 days, converting and not): markov weighs a "
+        "channel by its removal effect, the share of conversions a first-order Markov chain over the channel paths "
+        "loses without it; shapley by its Shapley value, its average contribution to the conversion rate of the "
+        "channel combinations (a channel that lowers it gets 0). Each gives a path's channels their weights' "
+        "shares. Credits of a conversion sum to 1 in every model.",
     ),
     (
         "Recommendation",

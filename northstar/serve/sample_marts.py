@@ -156,6 +156,8 @@ select
     attributed_conversions * 0.9 as attributed_conversions_linear,
     attributed_conversions * 0.9 as attributed_conversions_position_based,
     attributed_conversions * 0.95 as attributed_conversions_time_decay,
+    attributed_conversions * 0.85 as attributed_conversions_markov,
+    attributed_conversions * 0.9 as attributed_conversions_shapley,
     attributed_conversions * 0.8 as attributed_conversions_min,
     attributed_conversions as attributed_conversions_max,
     target_cpa, break_even_cpa,
@@ -293,13 +295,34 @@ from (values
     ('c1', 'position_based', 's1', '2026-01-10', 2, 2, 'Paid Search', 'google_ads:111', 0.5),
     ('c1', 'time_decay', 's0', '2026-01-10', 1, 2, 'Email', 'utm:newsletter/email/jan', 0.25),
     ('c1', 'time_decay', 's1', '2026-01-10', 2, 2, 'Paid Search', 'google_ads:111', 0.75),
+    ('c1', 'markov', 's0', '2026-01-10', 1, 2, 'Email', 'utm:newsletter/email/jan', 0.4),
+    ('c1', 'markov', 's1', '2026-01-10', 2, 2, 'Paid Search', 'google_ads:111', 0.6),
+    ('c1', 'shapley', 's0', '2026-01-10', 1, 2, 'Email', 'utm:newsletter/email/jan', 0.2),
+    ('c1', 'shapley', 's1', '2026-01-10', 2, 2, 'Paid Search', 'google_ads:111', 0.8),
     ('c2', 'first_touch', 's2', '2026-02-20', 1, 1, 'Direct', '(none)', 1.0),
     ('c2', 'last_touch', 's2', '2026-02-20', 1, 1, 'Direct', '(none)', 1.0),
     ('c2', 'last_non_direct', 's2', '2026-02-20', 1, 1, 'Direct', '(none)', 1.0),
     ('c2', 'linear', 's2', '2026-02-20', 1, 1, 'Direct', '(none)', 1.0),
     ('c2', 'position_based', 's2', '2026-02-20', 1, 1, 'Direct', '(none)', 1.0),
-    ('c2', 'time_decay', 's2', '2026-02-20', 1, 1, 'Direct', '(none)', 1.0)
+    ('c2', 'time_decay', 's2', '2026-02-20', 1, 1, 'Direct', '(none)', 1.0),
+    ('c2', 'markov', 's2', '2026-02-20', 1, 1, 'Direct', '(none)', 1.0),
+    ('c2', 'shapley', 's2', '2026-02-20', 1, 1, 'Direct', '(none)', 1.0)
 ) as t(conversion_id, model, session_id, conversion_date, touch_position, touches, channel, campaign_key, credit);
+
+-- what markov and shapley learned (shares 0.4 / 0.6 and 0.2 / 0.8 between Email and Paid Search, Direct 0)
+create or replace table marts.fct_attribution_channel_weights as
+select
+    model, channel, method, cast(learned_score as double) as learned_score, cast(share as double) as share,
+    date '2026-01-01' as training_start, date '2026-03-31' as training_end,
+    cast(1250 as bigint) as training_journeys, cast(150 as bigint) as training_conversions
+from (values
+    ('markov', 'Email', 'removal_effect', 0.2, 0.4),
+    ('markov', 'Paid Search', 'removal_effect', 0.3, 0.6),
+    ('markov', 'Direct', 'removal_effect', 0.0, 0.0),
+    ('shapley', 'Email', 'exact', 0.01, 0.2),
+    ('shapley', 'Paid Search', 'exact', 0.04, 0.8),
+    ('shapley', 'Direct', 'exact', -0.01, 0.0)
+) as t(model, channel, method, learned_score, share);
 """
 
 

@@ -1,7 +1,8 @@
 """The data-driven attribution models (issue 15) on a 3-channel toy, against values worked out on paper.
 
-int_attribution_markov and int_attribution_shapley are run by dbt on a warehouse that holds only their input,
-intermediate.int_attribution_journeys, written by hand below. Six journeys over channels A, B, C:
+int_attribution_markov (with its chains, int_attribution_markov_transitions) and int_attribution_shapley are run
+by dbt on a warehouse that holds only their input, intermediate.int_attribution_journeys, written by hand below.
+Six journeys over channels A, B, C:
 
     J1  A -> B -> conversion        J4  B -> C -> (null)
     J2  A -> (null)                  J5  C -> conversion
@@ -60,6 +61,7 @@ JOURNEYS = {  # journey: (converted, channels in order)
 }
 
 
+LEARNING_MODELS = ["int_attribution_markov_transitions", "int_attribution_markov", "int_attribution_shapley"]
 SHAPLEY_SQL = "select channel, method, shapley_value, share from intermediate.int_attribution_shapley"
 
 
@@ -79,7 +81,7 @@ def _learn(tmp_path: Path, **extra_vars: int) -> duckdb.DuckDBPyConnection:
         ]
         con.executemany("insert into intermediate.int_attribution_journeys values (?, ?, ?, ?, ?, ?)", rows)
     settings = Settings(warehouse_dir=tmp_path, landing_dir=tmp_path)
-    cmd = dbt_args(settings, "run", "--select", "int_attribution_markov", "int_attribution_shapley")
+    cmd = dbt_args(settings, "run", "--select", *LEARNING_MODELS)
     cmd[cmd.index("--vars") + 1] = json.dumps({**settings.dbt_vars(), **extra_vars})
     events = DbtEvents()
     code = _run_streaming([*cmd, "--log-format", "json"], dbt_subprocess_env(settings), events, lambda event: None)

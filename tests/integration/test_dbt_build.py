@@ -357,7 +357,7 @@ def test_learned_attribution_equals_an_independent_computation(warehouses: tuple
         learned = {
             (model, channel): (method, value, share)
             for model, channel, method, value, share in con.execute(
-                "select model, channel, method, learned_value, share from marts.fct_attribution_channel_weights"
+                "select model, channel, method, learned_score, share from marts.fct_attribution_channel_weights"
             ).fetchall()
         }
         worst_sum = con.execute(

@@ -5,7 +5,8 @@ time spine are built (models only: the full build with every test runs in test_d
 venv's `mf` validates the configs against the warehouse and queries the KPIs by month and by month x channel;
 every number must equal Σ numerator / Σ denominator computed from marts.fct_kpi_daily (NULL on a zero
 denominator, as the marts' safe_divide), and the multi-touch metrics by month x campaign must equal
-fct_campaign_performance; at the mart's own grain every ratio metric equals the mart's ratio column.
+fct_campaign_performance (built with the learned attribution model markov); at the mart's own grain every
+ratio metric equals the mart's ratio column.
 About 50 s on 2 cores.
 
 `mf` reads `<project dir>/target/semantic_manifest.json`, ignoring DBT_TARGET_PATH, so the test runs it from a
@@ -63,6 +64,7 @@ RATIOS = {  # metric -> (numerator, denominator) columns of fct_kpi_daily, as in
     "ctr": ("clicks", "impressions"),
     "cpc": ("spend", "clicks"),
 }
+ATTRIBUTION_MODEL = "markov"
 SUMS = ["revenue", "spend", "sessions", "orders", "leads", "gross_margin"]
 
 
@@ -80,7 +82,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
     landing = tmp_path_factory.mktemp("landing")
     generate(landing, days=DAYS, start=START, visitors=400, seed=5, progress=False)
-    settings = Settings(warehouse_dir=tmp_path_factory.mktemp("wh"), landing_dir=landing)
+    # a learned attribution model, so the multi-touch metrics check it goes through like the rules (issue 15)
+    settings = Settings(
+        warehouse_dir=tmp_path_factory.mktemp("wh"), landing_dir=landing, attribution_model=ATTRIBUTION_MODEL
+    )
     report = load_paths(settings, [str(landing)], progress=False)
     assert report.errors == []
     with pytest.MonkeyPatch.context() as mp:
@@ -248,6 +253,9 @@ def test_attributed_metrics_equal_campaign_performance(built: Built, tmp_path: P
             else:
                 assert value == pytest.approx(want, rel=1e-9, abs=1e-9), (key, metric, value, want)
     assert any(v[1] for v in expected.values())  # some campaign got credit
+    with duckdb.connect(str(built.settings.warehouse_path), read_only=True) as con:
+        models = con.execute("select distinct attribution_model from marts.fct_campaign_performance").fetchall()
+    assert models == [(ATTRIBUTION_MODEL,)]
 
 
 def test_ratios_at_the_mart_grain_equal_the_mart_columns(built: Built, tmp_path: Path) -> None:

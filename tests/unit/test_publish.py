@@ -26,7 +26,8 @@ from northstar.serve.sample_marts import build_sample_marts
 EXPECTED_ROWS = {
     "dim_campaigns": 3,
     "dim_channels": 3,
-    "fct_attributed_conversions": 15,
+    "fct_attributed_conversions": 21,
+    "fct_attribution_channel_weights": 6,
     "fct_campaign_performance": 6,
     "fct_funnel_daily": 59 * 3 * 9,
     "fct_kpi_alerts": 3,

@@ -158,7 +158,7 @@ def test_the_serving_file_from_spark_parquet_equals_the_one_from_duckdb(
     shutil.copyfile(duck.serving_path, kept)
     from_spark = publish(spark)
 
-    assert from_spark.row_counts == from_duckdb.row_counts and len(from_spark.row_counts) == 9
+    assert from_spark.row_counts == from_duckdb.row_counts and len(from_spark.row_counts) == 10
     assert from_spark.views == from_duckdb.views and from_spark.skipped_views == []
     assert from_spark.data_through == from_duckdb.data_through
     assert "Spark's Parquet" in from_spark.source and "build file" in from_duckdb.source

@@ -103,6 +103,10 @@ def test_attribution_compares_every_model_per_channel(page: str) -> None:
     for model in ("first touch", "last touch", "last non direct", "linear", "position based", "time decay"):
         assert model in section
     assert "<svg" in section and "Direct" in section
+    # the learned models beside the rules, with what they were trained on (sample_marts' weights)
+    assert ">rules</th>" in section and ">learned from journeys</th>" in section
+    assert '<th class="num learned">markov' in section and '<th class="num learned">shapley' in section
+    assert "markov and shapley learned from 1,250 journeys (150 converting) from 1 Jan 2026 to 31 Mar 2026" in section
 
 
 def test_definitions_cover_every_kpi_shown(page: str, published: Settings) -> None:

@@ -2,8 +2,7 @@
     The markov model's channel weights: a first-order Markov chain over the journeys of int_attribution_journeys
     ((start) -> channel -> ... -> (conversion) or (null)) and each channel's removal effect, the share of the
     chain's conversion probability lost when the channel is removed (its visits lead to (null)).
-    A repeat of the same channel is collapsed into one state: a self-loop changes how long a walk stays in a state,
-    not where it ends, so the absorption probabilities are the same and the walk converges faster.
+    The chains, whole and with each channel removed, are int_attribution_markov_transitions.
     The absorbing-chain solve is done in SQL, not in Python, so that it runs on every target (dbt-spark runs
     Python models only on Databricks): the probability mass walks forward from (start) one step per CTE for
     var('attribution_markov_steps') steps; (conversion) keeps what reaches it. The mass still walking after the
@@ -15,81 +14,12 @@
 
 with
 
-journeys as (
-    select * from {{ ref('int_attribution_journeys') }}
-),
-
--- consecutive touches of the same channel are one state
-changes as (
-    select
-        *,
-        lag(channel) over (partition by journey_id order by touch_position) as previous_channel
-    from journeys
-),
-
-states as (
-    select
-        journey_id,
-        is_converted,
-        channel as state,
-        row_number() over (partition by journey_id order by touch_position) as step,
-        count(*) over (partition by journey_id) as steps
-    from changes
-    where previous_channel is null or previous_channel <> channel
-),
-
-moves as (
-    select
-        coalesce(
-            lag(state) over (partition by journey_id order by step), '(start)'
-        ) as from_state,
-        state as to_state
-    from states
-    union all
-    select
-        state as from_state,
-        case when is_converted then '(conversion)' else '(null)' end as to_state
-    from states
-    where step = steps
-),
-
-transitions as (
-    select
-        from_state,
-        to_state,
-        count(*) / cast(sum(count(*)) over (partition by from_state) as double) as probability
-    from moves
-    group by from_state, to_state
-),
-
-channels as (
-    select distinct channel from journeys
-),
-
--- '(none)': the whole chain; a channel: the chain with that channel's visits sent to (null)
-scenarios as (
-    select '(none)' as removed_channel
-    union all
-    select channel as removed_channel from channels
-),
-
 scenario_transitions as (
-    select
-        scenarios.removed_channel,
-        transitions.from_state,
-        transitions.to_state,
-        transitions.probability
-    from scenarios
-    cross join transitions
-    where transitions.from_state <> scenarios.removed_channel and transitions.to_state <> scenarios.removed_channel
-    union all
-    -- (conversion) absorbs: the mass that reached it stays there
-    select
-        removed_channel,
-        '(conversion)' as from_state,
-        '(conversion)' as to_state,
-        1.0 as probability
-    from scenarios
+    select * from {{ ref('int_attribution_markov_transitions') }}
+),
+
+scenarios as (
+    select distinct removed_channel from scenario_transitions
 ),
 
 mass_0 as (

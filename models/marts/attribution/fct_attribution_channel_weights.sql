@@ -33,7 +33,7 @@ learned as (
         'markov' as model,
         channel,
         'removal_effect' as method,
-        removal_effect as learned_value,
+        removal_effect as learned_score,
         share
     from markov
     union all
@@ -41,7 +41,7 @@ learned as (
         'shapley' as model,
         channel,
         method,
-        shapley_value as learned_value,
+        shapley_value as learned_score,
         share
     from shapley
 ),
@@ -51,7 +51,7 @@ final as (
         learned.model,
         learned.channel,
         learned.method,
-        cast(learned.learned_value as double) as learned_value,
+        cast(learned.learned_score as double) as learned_score,
         cast(learned.share as double) as share,
         training.training_start,
         training.training_end,
