@@ -42,7 +42,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from northstar.config import Settings
+from northstar.config import ATTRIBUTION_MODELS, Settings
 
 pytestmark = pytest.mark.slow
 
@@ -174,6 +174,18 @@ EXPECTED_KPI_DAILY = {
 #   position_based 0.4 / 0.2 / 0.4; linear 1/3 each; last_non_direct = S3 (Paid Search).
 # demo (V2), 2 touches S4 (7 days + 90 s before) and S5 (90 s before): weights 2^(-1) : 1 -> 1/3, 2/3.
 # o2 (V5), 1 touch S8 (Direct): 1 for every model; last_non_direct falls back to Direct.
+# The learned models train on five journeys: o1 [Email, Direct, Paid Search] converted, the demo [Organic Search,
+# Paid Social] converted, o2 [Direct] converted; S6 [Direct] and S7 [Paid Search] touch no conversion: not converted
+# (o3 has no path). markov: (start) -> Email 1/5, Organic Search 1/5, Direct 2/5, Paid Search 1/5; Email -> Direct;
+#   Direct -> Paid Search, (conversion), (null) 1/3 each; Paid Search -> (conversion), (null) 1/2 each;
+#   Organic Search -> Paid Social -> (conversion). P(Direct) = 1/3 x 1/2 + 1/3 = 1/2, P(start) = 1/5 x 1/2 + 1/5 +
+#   2/5 x 1/2 + 1/5 x 1/2 = 3/5. Without Direct 3/10 (removal effect 1/2), Email 1/2 (1/6), Organic Search,
+#   Paid Social and Paid Search 2/5 each (1/3): shares over 5/3 = Direct 3/10, Email 1/10, the others 1/5.
+#   o1: Email 0.1, Direct 0.3, Paid Search 0.2 over 0.6 -> 1/6, 1/2, 1/3; the demo 1/2 each; o2 1.
+# shapley (exact, 5 channels, worth = conversion rate of the journeys inside a set; the 32 sets enumerated with
+#   fractions.Fraction, the 3-channel toy of test_attribution_learned.py is the one worked on paper): Direct
+#   551/1800, Email 19/450, Organic Search = Paid Social 301/1800, Paid Search -149/1800 (share 0), sum 3/5.
+#   o1: Email 76 and Direct 551 of 627 -> 4/33, 29/33, Paid Search nothing; the demo 1/2 each; o2 1.
 S1, S2, S3 = "2026-02-20 12:00:00", "2026-02-27 12:00:00", "2026-03-02 12:00:00"
 S4, S5, S8 = "2026-02-23 09:00:00", "2026-03-02 09:00:00", "2026-03-02 18:00:00"
 EXPECTED_CREDITS = {
@@ -184,6 +196,8 @@ EXPECTED_CREDITS = {
         "linear": {S1: 1 / 3, S2: 1 / 3, S3: 1 / 3},
         "position_based": {S1: 0.4, S2: 0.2, S3: 0.4},
         "time_decay": {S1: 0.1756913335521854, S2: 0.3513826671043708, S3: 0.4729259993434438},
+        "markov": {S1: 1 / 6, S2: 1 / 2, S3: 1 / 3},
+        "shapley": {S1: 4 / 33, S2: 29 / 33},
     },
     ("a2", "demo_request"): {
         "first_touch": {S4: 1.0},
@@ -192,9 +206,10 @@ EXPECTED_CREDITS = {
         "linear": {S4: 0.5, S5: 0.5},
         "position_based": {S4: 0.5, S5: 0.5},
         "time_decay": {S4: 1 / 3, S5: 2 / 3},
+        "markov": {S4: 0.5, S5: 0.5},
+        "shapley": {S4: 0.5, S5: 0.5},
     },
-    ("a5", "purchase"): {model: {S8: 1.0} for model in
-                         ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay")},
+    ("a5", "purchase"): {model: {S8: 1.0} for model in ATTRIBUTION_MODELS},
 }
 # fmt: on
 # money: o1 revenue 100 -> attributed_revenue = 100 x credit (time decay 17.569..., 35.138..., 47.292...);
@@ -316,8 +331,9 @@ def test_order_no_session_carries_is_attributed_to_untracked(warehouse: Path) ->
         "select conversion_id, model, session_id, channel, campaign_key, credit, attributed_revenue, "
         "attributed_gross_margin, kpi_date from marts.fct_attributed_conversions where not is_tracked order by model",
     )
-    models = ["first_touch", "last_non_direct", "last_touch", "linear", "position_based", "time_decay"]
-    assert [r["model"] for r in rows] == models
+    # the learned models too: an '(untracked)' touch has no channel they weigh, so it is split equally (1 touch)
+    models = ["first_touch", "last_non_direct", "last_touch", "linear", "markov", "position_based", "shapley"]
+    assert [r["model"] for r in rows] == [*models, "time_decay"]
     for r in rows:
         assert (r["conversion_id"], r["session_id"], r["channel"], r["campaign_key"]) == (
             "order:o3",
