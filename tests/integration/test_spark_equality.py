@@ -5,7 +5,8 @@ refunds and cancellations in three currencies, ad spend, a tracking outage and a
 then built twice with `northstar build` (models and seeds; the data tests run in the other suites): on DuckDB and
 with `--target spark` on local Spark, which reads raw.* exported from the same DuckDB file and writes each mart
 as Parquet. northstar/spark/compare.py then compares every mart: rows, keys, money to the cent, other doubles
-and attribution credits within 1e-9, everything else exactly. Both build times are printed.
+and attribution credits (all eight models, the learned markov and shapley included) within 1e-9, everything
+else exactly. Both build times are printed.
 
 Needs Java (17) for local Spark; skipped with the reason when there is none.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from northstar.config import Settings
+from northstar.config import ATTRIBUTION_MODELS, Settings
 from northstar.spark.compare import PROJECT_DIR, compare_marts, project_marts, spark_marts_dir
 
 pytestmark = pytest.mark.spark
@@ -129,7 +130,8 @@ def test_the_demo_features_are_in_the_data(built: Built) -> None:
         assert one("select sum(spend) from marts.fct_kpi_daily") > 0
         assert one("select count(*) from marts.fct_kpi_alerts where kind = 'tracking'") >= 1
         assert one("select count(*) from marts.fct_kpi_alerts where kind = 'business'") >= 1
-        assert one("select count(distinct model) from marts.fct_attributed_conversions") == 6
+        assert one("select count(distinct model) from marts.fct_attributed_conversions") == len(ATTRIBUTION_MODELS)
+        assert one("select count(distinct model) from marts.fct_attribution_channel_weights") == 2  # learned
         assert one("select count(*) from marts.fct_campaign_performance where recommendation = 'cut'") >= 1
 
 
