@@ -27,12 +27,22 @@ def test_dbt_receives_the_same_values_as_vars(monkeypatch, tmp_path):
     assert s.dbt_env()["NORTHSTAR_WAREHOUSE_DIR"] == str(tmp_path)
 
 
+@pytest.mark.parametrize("model", ["markov", "shapley"])
+def test_the_learned_attribution_models_can_be_configured(monkeypatch, tmp_path, model):
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE_DIR", str(tmp_path))
+    monkeypatch.setenv("NORTHSTAR_ATTRIBUTION_MODEL", model)
+    monkeypatch.setenv("NORTHSTAR_ATTRIBUTION_TRAINING_DAYS", "60")
+    settings = load_settings()
+    assert (settings.dbt_vars()["attribution_model"], settings.dbt_vars()["attribution_training_days"]) == (model, 60)
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("SESSION_TIMEOUT_MINUTES", "half an hour", "NORTHSTAR_SESSION_TIMEOUT_MINUTES"),
         ("REPORTING_TIMEZONE", "Mars/Olympus", "IANA timezone"),
         ("ATTRIBUTION_MODEL", "magic", "first_touch"),
+        ("ATTRIBUTION_TRAINING_DAYS", "0", "NORTHSTAR_ATTRIBUTION_TRAINING_DAYS"),
         ("REPORTING_CURRENCY", "dollars", "ISO-4217"),
     ],
 )
