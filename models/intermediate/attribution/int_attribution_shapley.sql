@@ -123,9 +123,9 @@ final as (
         channel,
         method,
         coalesce(shapley_value, 0) as shapley_value,
-        coalesce(
+        least(coalesce(
             greatest(shapley_value, 0) / nullif({{ exact_sum_over('greatest(shapley_value, 0)') }}, 0), 0
-        ) as share
+        ), 1.0) as share
     from chosen
 )
 

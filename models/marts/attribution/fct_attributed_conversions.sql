@@ -126,7 +126,10 @@ learned_credits as (
         credits.*,
         path_shares.model,
         case
-            when path_shares.path_share > 0 then path_shares.share / path_shares.path_share / path_shares.touches_of_channel
+            -- least(): the path's share is an exact_sum, rounded once more, so a lone channel's share over it can
+            -- come out 1 + 2e-16
+            when path_shares.path_share > 0
+                then least(path_shares.share / path_shares.path_share / path_shares.touches_of_channel, 1.0)
             else 1 / cast(credits.touches as double)
         end as credit
     from credits
