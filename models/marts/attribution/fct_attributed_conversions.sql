@@ -44,7 +44,9 @@ credits as (
             when touch_position = 1 or touch_position = touches then 0.4
             else 0.2 / cast(touches - 2 as double)
         end as credit_position_based,
-        decay_weight / sum(decay_weight) over (partition by conversion_id) as credit_time_decay
+        -- an exact sum, so two builds give the same bits (a double sum's order varies); least() as for the learned
+        -- models below
+        least(decay_weight / {{ exact_sum_over('decay_weight', 'partition by conversion_id') }}, 1.0) as credit_time_decay
     from positioned
 ),
 
