@@ -108,7 +108,7 @@ class ReportData:
     campaigns: list[dict] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)
     attribution: list[dict] = field(default_factory=list)
-    # what markov and shapley learned from (fct_attribution_channel_weights): window, journeys, Shapley method
+    # what markov and shapley learned from (fct_attribution_channel_weights), the same for every month
     attribution_training: dict | None = None
     daily: dict = field(default_factory=dict)
     funnel: dict = field(default_factory=dict)
@@ -196,6 +196,14 @@ def load_report_data(con: duckdb.DuckDBPyConnection) -> list[ReportData]:
     if _has(con, "funnel"):
         shared.funnel = _funnel_data(con)
     shared.reconciliation = _reconciliation_data(con)
+    if _has_mart(con, "fct_attribution_channel_weights"):
+        training = _rows(
+            con,
+            "select min(training_start) as start, max(training_end) as end, max(training_journeys) as journeys, "
+            "max(training_conversions) as conversions, max(case when model = 'shapley' then method end) as shapley, "
+            "count(distinct channel) as channels from marts.fct_attribution_channel_weights",
+        )
+        shared.attribution_training = training[0] if training and training[0]["journeys"] else None
 
     months = _months(con) or [(month, meta_row["data_through"])]
     if month not in {m for m, _ in months}:
@@ -265,14 +273,6 @@ def _month_data(
             "from attribution where month = ? group by all",
             [month],
         )
-    if _has_mart(con, "fct_attribution_channel_weights"):
-        training = _rows(
-            con,
-            "select min(training_start) as start, max(training_end) as end, max(training_journeys) as journeys, "
-            "max(training_conversions) as conversions, max(case when model = 'shapley' then method end) as shapley, "
-            "count(distinct channel) as channels from marts.fct_attribution_channel_weights",
-        )
-        data.attribution_training = training[0] if training and training[0]["journeys"] else None
     return data
 
 
