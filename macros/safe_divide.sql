@@ -21,3 +21,14 @@
 {% macro exact_sum_over(expression, window='') -%}
     cast(sum(cast({{ expression }} as decimal(38, 18))) over ({{ window }}) as double)
 {%- endmacro %}
+
+{#- expression's share of its exact_sum_over(window): shares that sum to 1 (credits, channel weights), NULL when the
+    sum is 0. Capped at 1: the exact sum is rounded once more on its way back to a double, so a lone term over it
+    can come out 1 + 2e-16. -#}
+{% macro exact_share(expression, window='') -%}
+    {#- a case, not least(ratio, 1.0): least() skips a NULL and would make a zero sum's share 1 -#}
+    case
+        when {{ exact_sum_over(expression, window) }} <> 0
+            then least(cast({{ expression }} as double) / {{ exact_sum_over(expression, window) }}, 1.0)
+    end
+{%- endmacro %}

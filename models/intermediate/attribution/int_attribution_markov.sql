@@ -81,7 +81,7 @@ final as (
         chain_conversion_probability,
         conversion_probability_without,
         removal_effect,
-        least(coalesce(removal_effect / nullif({{ exact_sum_over('removal_effect') }}, 0), 0), 1.0) as share,
+        coalesce({{ exact_share('removal_effect') }}, 0) as share,
         unabsorbed_probability
     from removal_effects
 )

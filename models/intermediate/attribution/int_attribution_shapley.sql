@@ -123,9 +123,7 @@ final as (
         channel,
         method,
         coalesce(shapley_value, 0) as shapley_value,
-        least(coalesce(
-            greatest(shapley_value, 0) / nullif({{ exact_sum_over('greatest(shapley_value, 0)') }}, 0), 0
-        ), 1.0) as share
+        coalesce({{ exact_share('greatest(shapley_value, 0)') }}, 0) as share
     from chosen
 )
 

@@ -44,9 +44,8 @@ credits as (
             when touch_position = 1 or touch_position = touches then 0.4
             else 0.2 / cast(touches - 2 as double)
         end as credit_position_based,
-        -- an exact sum, so two builds give the same bits (a double sum's order varies); least() as for the learned
-        -- models below
-        least(decay_weight / {{ exact_sum_over('decay_weight', 'partition by conversion_id') }}, 1.0) as credit_time_decay
+        -- an exact sum, so two builds give the same bits (a double sum's order varies)
+        {{ exact_share('decay_weight', 'partition by conversion_id') }} as credit_time_decay
     from positioned
 ),
 
@@ -97,12 +96,10 @@ channel_touches as (
     group by conversion_id, channel
 ),
 
+-- both models, even before there is anything to learn from
 learned_models as (
-    select distinct model from learned_weights
-    union
-    -- both models exist even before there is anything to learn from
     select 'markov' as model
-    union
+    union all
     select 'shapley' as model
 ),
 
@@ -112,11 +109,11 @@ path_shares as (
         channel_touches.channel,
         channel_touches.touches_of_channel,
         learned_models.model,
-        coalesce(learned_weights.share, 0) as share,
-        {{ exact_sum_over(
+        -- the channel's part of the path: its share over the sum of the path's channel shares (NULL when that is 0)
+        {{ exact_share(
             'coalesce(learned_weights.share, 0)',
             'partition by channel_touches.conversion_id, learned_models.model'
-        ) }} as path_share
+        ) }} as path_part
     from channel_touches
     cross join learned_models
     left join learned_weights
@@ -128,10 +125,7 @@ learned_credits as (
         credits.*,
         path_shares.model,
         case
-            -- least(): the path's share is an exact_sum, rounded once more, so a lone channel's share over it can
-            -- come out 1 + 2e-16
-            when path_shares.path_share > 0
-                then least(path_shares.share / path_shares.path_share / path_shares.touches_of_channel, 1.0)
+            when path_shares.path_part is not null then path_shares.path_part / path_shares.touches_of_channel
             else 1 / cast(credits.touches as double)
         end as credit
     from credits
