@@ -6,9 +6,10 @@ process (its peak RSS from wait4):
 
 1. `northstar load` of the first `days` days;  2. `northstar build --full-refresh`;
 3. `northstar load` of the last day;           4. `northstar build` (incremental);
-5. the DuckDB SQL baseline, pandas and polars over all raw tables (northstar/bench/baseline.sql, *_impl.py).
+5. `northstar build` once more with nothing new: the part of a daily run that does not depend on the day;
+6. the DuckDB SQL baseline, pandas and polars over all raw tables (northstar/bench/baseline.sql, *_impl.py).
 
-After step 4 the marts give the reference result sets (northstar/bench/results.py); every implementation must
+After step 5 the marts give the reference result sets (northstar/bench/results.py); every implementation must
 equal them. The table (wall time, peak RSS, events/s, ratios to the baseline, agreement per result set) is printed
 and, from the CLI, written into docs/performance.md as the section of this size.
 """
@@ -47,6 +48,7 @@ STEPS = {  # labels; the order the steps run in
     "build_full": "northstar build --full-refresh",
     "load_day": "northstar load (+1 day)",
     "build_incremental": "northstar build (+1 day, incremental)",
+    "build_noop": "northstar build (no new data)",
     "sql": "DuckDB SQL (baseline)",
     "pandas": "pandas",
     "polars": "polars",
@@ -219,13 +221,15 @@ def _count(report: BenchReport, step: str, res: StepResult) -> None:
         res.events = report.events_initial
     elif step == "build_incremental":
         res.events = report.events_total - report.events_initial
+    elif step == "build_noop":
+        res.events = 0
     else:
         res.events = report.events_total
 
 
 def _compare(report: BenchReport, settings: Settings) -> None:
-    build = report.steps.get("build_incremental")
-    if build is None or build.error:
+    builds = [report.steps.get(step) for step in ("build_incremental", "build_noop")]
+    if any(build is None or build.error for build in builds):
         report.reference_error = "no marts: the builds did not finish"
         return
     from northstar.db import connect_warehouse
@@ -300,9 +304,22 @@ def _title(report: BenchReport) -> str:
     )
 
 
+def daily_share(report: BenchReport) -> str | None:
+    """The daily builds' wall time as a share of the full build's, e.g. 'the +1 day build took 52 % ...'."""
+    full = report.steps.get("build_full")
+    if full is None or full.error or not full.wall_s:
+        return None
+    parts = [
+        f"{report.label(step)} took {res.wall_s / full.wall_s:.0%} of the full build's time"
+        for step in ("build_incremental", "build_noop")
+        if (res := report.steps.get(step)) is not None and not res.error and res.wall_s is not None
+    ]
+    return "; ".join(parts) or None
+
+
 def _details(report: BenchReport) -> list[str]:
     """Differences from the marts (with examples), failures and notes, one line each."""
-    lines = []
+    lines = [share] if (share := daily_share(report)) else []
     if report.reference_error:
         lines.append(f"Not compared: {report.reference_error}.")
     for step, diffs in report.diffs.items():

@@ -111,7 +111,7 @@ def run_step(spec: dict) -> dict[str, object]:
     settings = settings_from_json(spec["settings"])
     if step in ("load", "load_day"):
         return _load(settings, list(spec["paths"]))
-    if step in ("build_full", "build_incremental"):
+    if step in ("build_full", "build_incremental", "build_noop"):
         return _build(settings, full_refresh=step == "build_full", log_path=Path(spec["log"]))
     if step in IMPLEMENTATIONS:
         return _implementation(step, settings, spec["params"])

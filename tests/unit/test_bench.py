@@ -281,6 +281,8 @@ def test_table_shows_ratios_and_which_result_set_differs() -> None:
     report.steps = {
         "load": StepResult("load", 3.0, 90.0, events=900),
         "build_full": StepResult("build_full", 86.1, 300.0, events=900),
+        "build_incremental": StepResult("build_incremental", 43.05, 250.0, events=100),
+        "build_noop": StepResult("build_noop", 34.44, 240.0, events=0),
         "sql": StepResult("sql", 1.0, 100.0, events=1000),
         "pandas": StepResult("pandas", 2.0, 150.0, events=1000),
         "polars": StepResult("polars", None, 120.0, error="boom"),
@@ -294,6 +296,9 @@ def test_table_shows_ratios_and_which_result_set_differs() -> None:
     assert "≠ 3" in text and "pandas funnel: 3 of 54 rows differ" in text
     assert "1,000" in text  # events/s of the baseline
     assert "polars failed: boom" in text
+    # 43.05 / 86.1 = 50 %, 34.44 / 86.1 = 40 %
+    assert "(+1 day, incremental) took 50% of the full build's time" in text
+    assert "(no new data) took 40% of the full build's time" in text
     assert report.agrees("sql") and not report.agrees("pandas") and not report.agrees("polars")
 
 
@@ -311,6 +316,7 @@ def test_tiny_bench_every_implementation_equals_the_marts(tmp_path: Path) -> Non
     assert 0 < report.events_initial < report.events_total
     text = console.export_text()
     assert "northstar build (+1 day, incremental)" in text and "DuckDB SQL (baseline)" in text
+    assert "northstar build (no new data)" in text and "of the full build's time" in text
     section = docs.read_text(encoding="utf-8")
     assert "## 800 visitors" in section and "| polars |" in section and "NORTHSTAR_THREADS=2" in section
     assert not (tmp_path / "bench").exists() and not settings.warehouse_path.exists()
