@@ -59,7 +59,8 @@ def _load(settings: Settings, paths: list[str]) -> dict[str, object]:
 
 
 def _dbt_note(nodes: list, wall: float, threads: int) -> str:
-    """Where a build's time went: node time per kind (summed over threads); the rest is dbt itself."""
+    """Where a build's time went: node time per kind (summed over threads); the rest is dbt's start-up, parse and
+    compile, plus stretches where one thread waits for the other (a chain of models that depend on each other)."""
     per_kind: dict[str, float] = {}
     for node in nodes:
         per_kind[node.resource_type] = per_kind.get(node.resource_type, 0.0) + node.execution_time
@@ -67,7 +68,10 @@ def _dbt_note(nodes: list, wall: float, threads: int) -> str:
     parts = [f"{labels.get(k, k)} {v:.1f}s" for k, v in sorted(per_kind.items(), key=lambda kv: -kv[1])]
     total = sum(per_kind.values())
     overhead = max(wall - total / max(threads, 1), 0.0)
-    return f"node time {', '.join(parts) or 'none'}; ~{overhead:.0f}s of {wall:.0f}s is dbt start-up, parse, compile"
+    return (
+        f"node time {', '.join(parts) or 'none'}; ~{overhead:.0f}s of {wall:.0f}s is outside the nodes' time over "
+        f"{threads} threads (dbt start-up, parse, compile, one thread waiting for the other)"
+    )
 
 
 def _build(settings: Settings, full_refresh: bool, log_path: Path) -> dict[str, object]:
