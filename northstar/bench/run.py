@@ -53,6 +53,7 @@ STEPS = {  # labels; the order the steps run in
     "pandas": "pandas",
     "polars": "polars",
 }
+DAILY_BUILDS = ("build_incremental", "build_noop")  # the builds a daily run does after the full one
 
 
 @dataclass
@@ -228,7 +229,7 @@ def _count(report: BenchReport, step: str, res: StepResult) -> None:
 
 
 def _compare(report: BenchReport, settings: Settings) -> None:
-    builds = [report.steps.get(step) for step in ("build_incremental", "build_noop")]
+    builds = [report.steps.get(step) for step in DAILY_BUILDS]
     if any(build is None or build.error for build in builds):
         report.reference_error = "no marts: the builds did not finish"
         return
@@ -305,13 +306,14 @@ def _title(report: BenchReport) -> str:
 
 
 def daily_share(report: BenchReport) -> str | None:
-    """The daily builds' wall time as a share of the full build's, e.g. 'the +1 day build took 52 % ...'."""
+    """The daily builds' wall time as a share of the full build's, e.g. 'northstar build (no new data) took 53% of
+    the full build's time'."""
     full = report.steps.get("build_full")
     if full is None or full.error or not full.wall_s:
         return None
     parts = [
         f"{report.label(step)} took {res.wall_s / full.wall_s:.0%} of the full build's time"
-        for step in ("build_incremental", "build_noop")
+        for step in DAILY_BUILDS
         if (res := report.steps.get(step)) is not None and not res.error and res.wall_s is not None
     ]
     return "; ".join(parts) or None
